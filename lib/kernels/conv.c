@@ -1,0 +1,660 @@
+/* Conv and ConvTranspose (ONNX opset 17), any number of spatial dims, in float32.
+ *
+ * Conv picks one of three paths:
+ *   - pointwise (1x1 kernel, stride 1, no padding): Y_g = W_g * X_g, one GEMM
+ *     straight on the input, no copy;
+ *   - depthwise 2-D (one input and one output channel per group): a direct
+ *     row-by-row kernel, since as a GEMM it would have M = 1;
+ *   - everything else: im2col into scratch, in column chunks that bound the
+ *     scratch size, then GEMM.
+ * ConvTranspose is col = W_g^T * X_g by GEMM followed by col2im.
+ * float16/bfloat16/float64 tensors are converted to float32 in scratch and the
+ * result converted back, so every path only sees float32.
+ *
+ * Determinism: GEMM is thread-independent (gemm.c); im2col, the depthwise
+ * kernel and col2im split work so that each output element is written by one
+ * thread with a fixed loop order.
+ */
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "kernels/kernel.h"
+
+#define MAX_SP (SYNAP_MAX_RANK - 2)
+/* im2col scratch budget per chunk (floats): big enough that GEMM tiles stay
+ * efficient, small enough that PP-OCR-sized layers do not need 100+ MB. */
+#define COL_BUDGET ((int64_t)4 << 20)
+
+enum auto_pad { PAD_NOTSET, PAD_VALID, PAD_SAME_UPPER, PAD_SAME_LOWER };
+
+struct conv_shape {
+    int transpose;
+    int nsp;                  /* spatial dims */
+    int64_t batch, cin, cout; /* N, C of X, channels of Y */
+    int64_t group, cg, mg;    /* groups, input / output channels per group */
+    int64_t in[MAX_SP], out[MAX_SP], k[MAX_SP];
+    int64_t s[MAX_SP], d[MAX_SP], pb[MAX_SP], pe[MAX_SP];
+    int64_t in_sp, out_sp, k_sp; /* products of in, out, k */
+    int has_bias;
+};
+
+static int parse_auto_pad(struct synap_kctx *c, enum auto_pad *ap)
+{
+    const char *s = synap_attr_string(c->node, "auto_pad", "NOTSET");
+    if (!strcmp(s, "NOTSET"))
+        *ap = PAD_NOTSET;
+    else if (!strcmp(s, "VALID"))
+        *ap = PAD_VALID;
+    else if (!strcmp(s, "SAME_UPPER"))
+        *ap = PAD_SAME_UPPER;
+    else if (!strcmp(s, "SAME_LOWER"))
+        *ap = PAD_SAME_LOWER;
+    else
+        return synap_errf(c->err, "attribute auto_pad: unknown value '%s'", s);
+    return 0;
+}
+
+/* Reads an ints attribute of exactly `n` values each >= lo into out, or
+ * leaves `def` in every slot when absent. */
+static int ints_attr(struct synap_kctx *c, const char *name, size_t n, int64_t lo, int64_t def,
+                     int64_t *out)
+{
+    const int64_t *v;
+    size_t got = synap_attr_ints(c->node, name, &v);
+    if (got == 0 && !synap_node_attr(c->node, name)) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = def;
+        return 0;
+    }
+    if (got != n)
+        return synap_errf(c->err, "attribute %s: expected %zu values, got %zu", name, n, got);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < lo || v[i] > ((int64_t)1 << 40))
+            return synap_errf(c->err, "attribute %s: value %lld out of range", name,
+                              (long long)v[i]);
+        out[i] = v[i];
+    }
+    return 0;
+}
+
+/* Validates the node and computes every size and padding; shared by infer
+ * and run so both see exactly the same numbers. */
+static int conv_shape(struct synap_kctx *c, struct conv_shape *p)
+{
+    memset(p, 0, sizeof *p);
+    p->transpose = c->node->op == SYNAP_OP_CONV_TRANSPOSE;
+    if (c->nin < 2 || c->nout < 1) return synap_errf(c->err, "expected inputs X, W and one output");
+    const struct synap_value *x = &c->in[0], *w = &c->in[1];
+    if (!synap_dtype_is_float(x->dtype))
+        return synap_errf(c->err, "input 0: expected a float type, got %s",
+                          synap_dtype_name(x->dtype));
+    if (w->dtype != x->dtype)
+        return synap_errf(c->err, "input 1: expected %s like input 0, got %s",
+                          synap_dtype_name(x->dtype), synap_dtype_name(w->dtype));
+    if (x->rank < 3) return synap_errf(c->err, "input 0: expected rank >= 3, got %d", x->rank);
+    if (w->rank != x->rank)
+        return synap_errf(c->err, "input 1: expected rank %d, got %d", x->rank, w->rank);
+    int nsp = p->nsp = x->rank - 2;
+    for (int i = 0; i < x->rank; i++)
+        if (x->dims[i] < 0 || w->dims[i] < 0) return synap_errf(c->err, "negative dimension");
+    p->batch = x->dims[0];
+    p->cin = x->dims[1];
+
+    p->group = synap_attr_int(c->node, "group", 1);
+    if (p->group < 1)
+        return synap_errf(c->err, "attribute group: expected >= 1, got %lld", (long long)p->group);
+    if (p->cin % p->group)
+        return synap_errf(c->err, "input 0: %lld channels not divisible by group %lld",
+                          (long long)p->cin, (long long)p->group);
+    p->cg = p->cin / p->group;
+    if (!p->transpose) {
+        if (w->dims[1] != p->cg)
+            return synap_errf(c->err, "input 1: expected %lld input channels per group, got %lld",
+                              (long long)p->cg, (long long)w->dims[1]);
+        p->cout = w->dims[0];
+        if (p->cout % p->group)
+            return synap_errf(c->err, "input 1: %lld filters not divisible by group %lld",
+                              (long long)p->cout, (long long)p->group);
+        p->mg = p->cout / p->group;
+    } else {
+        if (w->dims[0] != p->cin)
+            return synap_errf(c->err, "input 1: expected %lld input channels, got %lld",
+                              (long long)p->cin, (long long)w->dims[0]);
+        p->mg = w->dims[1];
+        if (p->mg > ((int64_t)1 << 40) / p->group)
+            return synap_errf(c->err, "input 1: too many output channels");
+        p->cout = p->mg * p->group;
+    }
+    if (synap_has_input(c, 2)) {
+        const struct synap_value *b = &c->in[2];
+        if (b->dtype != x->dtype)
+            return synap_errf(c->err, "input 2: expected %s like input 0, got %s",
+                              synap_dtype_name(x->dtype), synap_dtype_name(b->dtype));
+        if (b->rank != 1 || b->dims[0] != p->cout)
+            return synap_errf(c->err, "input 2: expected shape [%lld]", (long long)p->cout);
+        p->has_bias = 1;
+    }
+
+    int64_t ks[MAX_SP], pads[2 * MAX_SP], outpad[MAX_SP];
+    if (ints_attr(c, "kernel_shape", nsp, 1, 0, ks) || ints_attr(c, "strides", nsp, 1, 1, p->s) ||
+        ints_attr(c, "dilations", nsp, 1, 1, p->d) || ints_attr(c, "pads", 2 * nsp, 0, 0, pads))
+        return -1;
+    if (p->transpose && ints_attr(c, "output_padding", nsp, 0, 0, outpad)) return -1;
+    enum auto_pad ap = PAD_NOTSET;
+    if (parse_auto_pad(c, &ap)) return -1;
+
+    const int64_t *oshape = NULL;
+    size_t noshape = p->transpose ? synap_attr_ints(c->node, "output_shape", &oshape) : 0;
+    if (noshape && noshape != (size_t)nsp && noshape != (size_t)x->rank)
+        return synap_errf(c->err, "attribute output_shape: expected %d values, got %zu", nsp,
+                          noshape);
+    if (noshape == (size_t)x->rank && nsp != x->rank)
+        oshape += 2; /* some exporters write the full N, C, spatial shape */
+
+    p->in_sp = p->out_sp = p->k_sp = 1;
+    for (int i = 0; i < nsp; i++) {
+        int64_t in = p->in[i] = x->dims[2 + i];
+        if (in < 1) return synap_errf(c->err, "input 0: spatial dim %d is empty", i);
+        int64_t k = p->k[i] = w->dims[2 + i];
+        if (ks[0] != 0 && ks[i] != k)
+            return synap_errf(c->err, "attribute kernel_shape: dim %d is %lld but W has %lld", i,
+                              (long long)ks[i], (long long)k);
+        if (k < 1) return synap_errf(c->err, "input 1: empty kernel");
+        int64_t dk = (k - 1) * p->d[i] + 1, s = p->s[i], out;
+        int64_t b = pads[i], e = pads[nsp + i];
+        if (!p->transpose) {
+            if (ap == PAD_VALID) {
+                b = e = 0;
+            } else if (ap != PAD_NOTSET) {
+                out = (in + s - 1) / s;
+                int64_t total = (out - 1) * s + dk - in;
+                if (total < 0) total = 0;
+                b = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+                e = total - b;
+            }
+            if (in + b + e < dk)
+                return synap_errf(c->err,
+                                  "spatial dim %d: input %lld with pads %lld+%lld is smaller "
+                                  "than the dilated kernel %lld",
+                                  i, (long long)in, (long long)b, (long long)e, (long long)dk);
+            out = (in + b + e - dk) / s + 1;
+        } else {
+            /* ONNX: total padding = s*(in-1) + output_padding + dk - out,
+             * split by auto_pad; clamped at 0 like ONNX Runtime, so an
+             * output_shape larger than the full result leaves zeros (plus
+             * bias) at the end. */
+            int64_t full = s * (in - 1) + outpad[i] + dk;
+            if (noshape || ap == PAD_SAME_UPPER || ap == PAD_SAME_LOWER) {
+                out = noshape ? oshape[i] : in * s;
+                if (out < 0 || out > ((int64_t)1 << 40))
+                    return synap_errf(c->err, "attribute output_shape: bad value %lld",
+                                      (long long)out);
+                int64_t total = full - out;
+                if (total < 0) total = 0;
+                b = ap == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+                e = total - b;
+            } else {
+                if (ap == PAD_VALID) b = e = 0;
+                out = full - b - e;
+            }
+            if (in < 1 || out < 1) return synap_errf(c->err, "spatial dim %d: empty output", i);
+        }
+        p->out[i] = out;
+        p->pb[i] = b;
+        p->pe[i] = e;
+        /* Limits far below int64 so later products (channels x size) are safe. */
+        const int64_t lim = (int64_t)1 << 40;
+        if (in > lim / p->in_sp || out > lim / p->out_sp || k > ((int64_t)1 << 20) / p->k_sp)
+            return synap_errf(c->err, "spatial size too large");
+        p->in_sp *= in;
+        p->out_sp *= out;
+        p->k_sp *= k;
+    }
+    if (p->cg > ((int64_t)1 << 30) / p->k_sp || p->mg > ((int64_t)1 << 30) / p->k_sp)
+        return synap_errf(c->err, "kernel too large");
+    size_t ny;
+    if (synap_mul_overflow((size_t)p->batch, (size_t)p->cout, &ny) ||
+        synap_mul_overflow(ny, (size_t)p->out_sp, &ny) || ny > ((size_t)1 << 40))
+        return synap_errf(c->err, "output too large");
+    return 0;
+}
+
+static int is_pointwise(const struct conv_shape *p)
+{
+    if (p->transpose || p->k_sp != 1) return 0;
+    for (int i = 0; i < p->nsp; i++)
+        if (p->s[i] != 1 || p->pb[i] || p->pe[i]) return 0;
+    return 1;
+}
+
+static int is_depthwise2d(const struct conv_shape *p)
+{
+    return !p->transpose && p->nsp == 2 && p->cg == 1 && p->mg == 1;
+}
+
+/* Columns of one im2col chunk. */
+static int64_t col_chunk(const struct conv_shape *p)
+{
+    int64_t rows = p->cg * p->k_sp;
+    if (rows == 0) return p->out_sp;
+    int64_t n = COL_BUDGET / rows;
+    if (n < 256) n = 256;
+    return n >= p->out_sp ? p->out_sp : n / 64 * 64;
+}
+
+/* Scratch layout: [x32 | w32 | b32 | y32] when the dtype is not float32,
+ * then the im2col / col2im buffer. Sizes in floats. */
+struct scratch_plan {
+    size_t x, w, b, y, col;
+};
+
+static int scratch_plan(struct synap_kctx *c, const struct conv_shape *p, struct scratch_plan *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    size_t t;
+    if (c->in[0].dtype != SYNAP_DTYPE_FLOAT32) {
+        /* Both products were bounded by conv_shape (or the graph's own
+         * element counts). */
+        sp->x = (size_t)synap_value_nelem(&c->in[0]);
+        sp->y = (size_t)(p->batch * p->cout * p->out_sp);
+        sp->w = (size_t)synap_value_nelem(&c->in[1]);
+        sp->b = p->has_bias ? (size_t)p->cout : 0;
+    }
+    if (p->transpose) {
+        if (synap_mul_overflow((size_t)(p->mg * p->k_sp), (size_t)p->in_sp, &sp->col))
+            return synap_errf(c->err, "tensor too large");
+    } else if (!is_pointwise(p) && !is_depthwise2d(p)) {
+        sp->col = (size_t)(p->cg * p->k_sp) * (size_t)col_chunk(p);
+    }
+    if (synap_add_overflow(sp->x + sp->w, sp->b + sp->y, &t) ||
+        synap_add_overflow(t, sp->col, &t) || synap_mul_overflow(t, sizeof(float), &t))
+        return synap_errf(c->err, "scratch too large");
+    c->scratch_nbytes = t;
+    return 0;
+}
+
+int synap_conv_infer(struct synap_kctx *c)
+{
+    struct conv_shape p;
+    struct scratch_plan sp;
+    if (conv_shape(c, &p) || scratch_plan(c, &p, &sp)) return -1;
+    struct synap_value *y = &c->out[0];
+    y->dtype = c->in[0].dtype;
+    y->rank = c->in[0].rank;
+    y->dims[0] = p.batch;
+    y->dims[1] = p.cout;
+    for (int i = 0; i < p.nsp; i++)
+        y->dims[2 + i] = p.out[i];
+    return 0;
+}
+
+/* ---- im2col --------------------------------------------------------------- */
+
+struct im2col_args {
+    const struct conv_shape *p;
+    const float *x; /* the group's first input channel */
+    float *col;     /* rows x ncols */
+    int64_t j0, ncols;
+};
+
+/* One row of col = one (input channel, kernel offset) pair; columns are
+ * output positions j0 .. j0+ncols, walked one run of the last dim at a time. */
+static void im2col_rows(void *arg, size_t begin, size_t end)
+{
+    const struct im2col_args *a = arg;
+    const struct conv_shape *p = a->p;
+    int nsp = p->nsp, last = nsp - 1;
+    for (size_t r = begin; r < end; r++) {
+        int64_t ci = (int64_t)r / p->k_sp, kk = (int64_t)r % p->k_sp;
+        int64_t kidx[MAX_SP], o[MAX_SP];
+        for (int i = nsp - 1; i >= 0; i--) {
+            kidx[i] = kk % p->k[i];
+            kk /= p->k[i];
+        }
+        int64_t j = a->j0;
+        for (int i = nsp - 1; i >= 0; i--) {
+            o[i] = j % p->out[i];
+            j /= p->out[i];
+        }
+        const float *xc = a->x + ci * p->in_sp;
+        float *dst = a->col + (int64_t)r * a->ncols;
+        int64_t left = a->ncols;
+        while (left > 0) {
+            int64_t run = p->out[last] - o[last];
+            if (run > left) run = left;
+            /* Offset of the row of X this run reads, or -1 if in padding. */
+            int64_t off = 0, inside = 1;
+            for (int i = 0; i < last; i++) {
+                int64_t pos = o[i] * p->s[i] - p->pb[i] + kidx[i] * p->d[i];
+                if (pos < 0 || pos >= p->in[i]) inside = 0;
+                off = off * p->in[i] + pos;
+            }
+            if (!inside) {
+                memset(dst, 0, sizeof(float) * (size_t)run);
+            } else {
+                const float *xr = xc + off * p->in[last];
+                int64_t s = p->s[last], w = p->in[last];
+                int64_t base = kidx[last] * p->d[last] - p->pb[last];
+                for (int64_t t = 0; t < run; t++) {
+                    int64_t pos = (o[last] + t) * s + base;
+                    dst[t] = pos >= 0 && pos < w ? xr[pos] : 0.0f;
+                }
+            }
+            dst += run;
+            left -= run;
+            o[last] += run;
+            for (int i = last; i > 0 && o[i] == p->out[i]; i--) {
+                o[i] = 0;
+                o[i - 1]++;
+            }
+        }
+    }
+}
+
+/* ---- depthwise 2-D -------------------------------------------------------- */
+
+/* The depthwise taps are variable-length axpys: -O2's "very cheap" vectorizer
+ * skips loops that need a remainder, so this part is built at -O3, and for
+ * AVX2 / AVX-512 as well (the loader picks one clone per process, so every
+ * thread runs the same code). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) &&         \
+    !defined(__SANITIZE_ADDRESS__)
+#define SYNAP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SYNAP_CLONES
+#endif
+
+struct dw_args {
+    const struct conv_shape *p;
+    const float *x, *w, *b;
+    float *y;
+};
+
+/* y_row[ow] += wv * x_row[ow * s + base] for ow in [lo, hi). */
+static inline void axpy_strided(float *restrict y, const float *restrict x, float wv, int64_t lo,
+                                int64_t hi, int64_t s, int64_t base)
+{
+    if (s == 1) {
+        const float *xs = x + base;
+        for (int64_t o = lo; o < hi; o++)
+            y[o] += wv * xs[o];
+    } else if (s == 2) {
+        const float *xs = x + base;
+        for (int64_t o = lo; o < hi; o++)
+            y[o] += wv * xs[2 * o];
+    } else {
+        for (int64_t o = lo; o < hi; o++)
+            y[o] += wv * x[o * s + base];
+    }
+}
+
+/* The interior of a KxK depthwise output row, where every tap is inside the
+ * input: all K*K taps per output in one pass, with K a constant so the tap
+ * loops unroll and the ow loop vectorizes. Taps are added in (kh, kw)
+ * order after the bias, exactly like the edge path. */
+#define DW_ROW(K)                                                                                  \
+    static void dw_row##K(float *restrict yr, const float *const *rows, const float *wp,           \
+                          float bias, int64_t lo, int64_t hi, int64_t sw, int64_t dw, int64_t pw)  \
+    {                                                                                              \
+        for (int64_t ow = lo; ow < hi; ow++) {                                                     \
+            float acc = bias;                                                                      \
+            int64_t iw = ow * sw - pw;                                                             \
+            for (int kh = 0; kh < K; kh++)                                                         \
+                for (int kw = 0; kw < K; kw++)                                                     \
+                    acc += wp[kh * K + kw] * rows[kh][iw + kw * dw];                               \
+            yr[ow] = acc;                                                                          \
+        }                                                                                          \
+    }
+DW_ROW(3)
+DW_ROW(5)
+
+/* One (batch, channel) plane per item. Border outputs start at the bias and
+ * accumulate kernel taps in (kh, kw) order, each tap a strided axpy over the
+ * valid output columns; 3x3 and 5x5 interiors use dw_row3/dw_row5. */
+SYNAP_CLONES
+static void dw_planes(void *arg, size_t begin, size_t end)
+{
+    const struct dw_args *a = arg;
+    const struct conv_shape *p = a->p;
+    int64_t H = p->in[0], W = p->in[1], OH = p->out[0], OW = p->out[1];
+    int64_t KH = p->k[0], KW = p->k[1];
+    int64_t sh = p->s[0], sw = p->s[1], dh = p->d[0], dw = p->d[1];
+    int fused = KH == KW && (KH == 3 || KH == 5);
+    for (size_t plane = begin; plane < end; plane++) {
+        int64_t ch = (int64_t)plane % p->cout;
+        const float *xp = a->x + (int64_t)plane * H * W;
+        const float *wp = a->w + ch * KH * KW;
+        float *yp = a->y + (int64_t)plane * OH * OW;
+        float bias = a->b ? a->b[ch] : 0.0f;
+        for (int64_t oh = 0; oh < OH; oh++) {
+            float *yr = yp + oh * OW;
+            /* Interior columns [ilo, ihi): every kw tap inside the row. */
+            int64_t ilo = 0, ihi = 0;
+            const float *rows[5];
+            if (fused) {
+                int all = 1;
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    int64_t ih = oh * sh - p->pb[0] + kh * dh;
+                    all &= ih >= 0 && ih < H;
+                    rows[kh] = xp + (all ? ih : 0) * W;
+                }
+                if (all) {
+                    int64_t pw = p->pb[1], last = (KW - 1) * dw - pw;
+                    ilo = pw <= 0 ? 0 : (pw + sw - 1) / sw;
+                    ihi = W - last <= 0 ? 0 : (W - last - 1) / sw + 1;
+                    if (ihi > OW) ihi = OW;
+                    if (ihi < ilo) ihi = ilo = 0;
+                }
+            }
+            /* Border segments [0, ilo) and [ihi, OW) (the whole row when
+             * there is no interior). */
+            for (int seg = 0; seg < 2; seg++) {
+                int64_t a0 = seg == 0 ? 0 : ihi, a1 = seg == 0 ? ilo : OW;
+                if (ilo == ihi) {
+                    if (seg) break;
+                    a0 = 0;
+                    a1 = OW;
+                }
+                if (a0 >= a1) continue;
+                for (int64_t ow = a0; ow < a1; ow++)
+                    yr[ow] = bias;
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    int64_t ih = oh * sh - p->pb[0] + kh * dh;
+                    if (ih < 0 || ih >= H) continue;
+                    const float *xr = xp + ih * W;
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        /* Valid ow: 0 <= ow*sw + base < W. */
+                        int64_t base = kw * dw - p->pb[1];
+                        int64_t lo = base >= 0 ? 0 : (-base + sw - 1) / sw;
+                        int64_t hi = W - base <= 0 ? 0 : (W - base - 1) / sw + 1;
+                        lo = lo < a0 ? a0 : lo;
+                        hi = hi > a1 ? a1 : hi;
+                        if (lo < hi) axpy_strided(yr, xr, wp[kh * KW + kw], lo, hi, sw, base);
+                    }
+                }
+            }
+            if (ilo < ihi) {
+                if (KH == 3)
+                    dw_row3(yr, rows, wp, bias, ilo, ihi, sw, dw, p->pb[1]);
+                else
+                    dw_row5(yr, rows, wp, bias, ilo, ihi, sw, dw, p->pb[1]);
+            }
+        }
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* ---- col2im (ConvTranspose) ---------------------------------------------- */
+
+struct col2im_args {
+    const struct conv_shape *p;
+    const float *col; /* (mg * k_sp) x in_sp for the group */
+    const float *b;   /* the group's bias or NULL */
+    float *y;         /* the group's first output channel */
+};
+
+/* One output channel per item: zero/bias the plane, then add every
+ * (kernel offset, input position) contribution in a fixed order. */
+static void col2im_channels(void *arg, size_t begin, size_t end)
+{
+    const struct col2im_args *a = arg;
+    const struct conv_shape *p = a->p;
+    int nsp = p->nsp, last = nsp - 1;
+    for (size_t m = begin; m < end; m++) {
+        float *yp = a->y + (int64_t)m * p->out_sp;
+        float bias = a->b ? a->b[m] : 0.0f;
+        for (int64_t i = 0; i < p->out_sp; i++)
+            yp[i] = bias;
+        for (int64_t kk = 0; kk < p->k_sp; kk++) {
+            int64_t kidx[MAX_SP], t = kk;
+            for (int i = nsp - 1; i >= 0; i--) {
+                kidx[i] = t % p->k[i];
+                t /= p->k[i];
+            }
+            const float *cr = a->col + ((int64_t)m * p->k_sp + kk) * p->in_sp;
+            /* Walk input rows (all dims but the last) with an odometer. */
+            int64_t idx[MAX_SP] = {0};
+            int64_t nrows = p->in_sp / p->in[last];
+            for (int64_t r = 0; r < nrows; r++) {
+                int64_t off = 0, inside = 1;
+                for (int i = 0; i < last; i++) {
+                    int64_t pos = idx[i] * p->s[i] - p->pb[i] + kidx[i] * p->d[i];
+                    if (pos < 0 || pos >= p->out[i]) inside = 0;
+                    off = off * p->out[i] + pos;
+                }
+                if (inside) {
+                    float *yr = yp + off * p->out[last];
+                    const float *src = cr + r * p->in[last];
+                    int64_t s = p->s[last], base = kidx[last] * p->d[last] - p->pb[last];
+                    for (int64_t iw = 0; iw < p->in[last]; iw++) {
+                        int64_t pos = iw * s + base;
+                        if (pos >= 0 && pos < p->out[last]) yr[pos] += src[iw];
+                    }
+                }
+                for (int i = last - 1; i >= 0; i--) {
+                    if (++idx[i] < p->in[i]) break;
+                    idx[i] = 0;
+                }
+            }
+        }
+    }
+}
+
+/* ---- bias fill ------------------------------------------------------------ */
+
+struct fill_args {
+    const float *b;
+    float *y;
+    int64_t plane, channels;
+};
+
+static void fill_bias(void *arg, size_t begin, size_t end)
+{
+    const struct fill_args *a = arg;
+    for (size_t i = begin; i < end; i++) {
+        float v = a->b[(int64_t)i % a->channels];
+        float *y = a->y + (int64_t)i * a->plane;
+        for (int64_t j = 0; j < a->plane; j++)
+            y[j] = v;
+    }
+}
+
+static void conv_forward(struct synap_kctx *c, const struct conv_shape *p, const float *x,
+                         const float *w, const float *b, float *y, float *col)
+{
+    int64_t K = p->cg * p->k_sp;
+    if (is_depthwise2d(p)) {
+        struct dw_args a = {p, x, w, b, y};
+        synap_pool_for(c->pool, (size_t)(p->batch * p->cout), 1, dw_planes, &a);
+        return;
+    }
+    /* Prefill with the bias so GEMM accumulates onto it (beta = 1). */
+    float beta = 0.0f;
+    if (b) {
+        struct fill_args f = {b, y, p->out_sp, p->cout};
+        synap_pool_for(c->pool, (size_t)(p->batch * p->cout), 4, fill_bias, &f);
+        beta = 1.0f;
+    }
+    int pointwise = is_pointwise(p);
+    int64_t chunk = col_chunk(p);
+    for (int64_t n = 0; n < p->batch; n++) {
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->cin + g * p->cg) * p->in_sp;
+            const float *wg = w + g * p->mg * K;
+            float *yg = y + (n * p->cout + g * p->mg) * p->out_sp;
+            if (pointwise) {
+                synap_sgemm(c->pool, 0, 0, p->mg, p->out_sp, K, 1.0f, wg, K, xg, p->in_sp, beta, yg,
+                            p->out_sp);
+                continue;
+            }
+            for (int64_t j0 = 0; j0 < p->out_sp; j0 += chunk) {
+                int64_t nc = p->out_sp - j0 < chunk ? p->out_sp - j0 : chunk;
+                struct im2col_args a = {p, xg, col, j0, nc};
+                synap_pool_for(c->pool, (size_t)K, 1, im2col_rows, &a);
+                synap_sgemm(c->pool, 0, 0, p->mg, nc, K, 1.0f, wg, K, col, nc, beta, yg + j0,
+                            p->out_sp);
+            }
+        }
+    }
+}
+
+static void conv_transpose_forward(struct synap_kctx *c, const struct conv_shape *p, const float *x,
+                                   const float *w, const float *b, float *y, float *col)
+{
+    int64_t M = p->mg * p->k_sp;
+    for (int64_t n = 0; n < p->batch; n++) {
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->cin + g * p->cg) * p->in_sp;
+            const float *wg = w + g * p->cg * M; /* cg x M, used transposed */
+            synap_sgemm(c->pool, 1, 0, M, p->in_sp, p->cg, 1.0f, wg, M, xg, p->in_sp, 0.0f, col,
+                        p->in_sp);
+            struct col2im_args a = {p, col, b ? b + g * p->mg : NULL,
+                                    y + (n * p->cout + g * p->mg) * p->out_sp};
+            synap_pool_for(c->pool, (size_t)p->mg, 1, col2im_channels, &a);
+        }
+    }
+}
+
+int synap_conv_run(struct synap_kctx *c)
+{
+    struct conv_shape p;
+    struct scratch_plan sp;
+    size_t want = c->scratch_nbytes;
+    if (conv_shape(c, &p) || scratch_plan(c, &p, &sp)) return -1;
+    if (c->scratch_nbytes > want || (c->scratch_nbytes && !c->scratch))
+        return synap_errf(c->err, "scratch: need %zu bytes, got %zu", c->scratch_nbytes, want);
+    c->scratch_nbytes = want;
+
+    enum synap_dtype dt = c->in[0].dtype;
+    float *s = c->scratch;
+    const float *x = c->in[0].data, *w = c->in[1].data;
+    const float *b = p.has_bias ? c->in[2].data : NULL;
+    float *y = c->out[0].data;
+    if (dt != SYNAP_DTYPE_FLOAT32) {
+        float *xs = s, *ws = xs + sp.x, *bs = ws + sp.w;
+        synap_convert(SYNAP_DTYPE_FLOAT32, xs, dt, x, (int64_t)sp.x);
+        synap_convert(SYNAP_DTYPE_FLOAT32, ws, dt, w, (int64_t)sp.w);
+        if (b) synap_convert(SYNAP_DTYPE_FLOAT32, bs, dt, b, (int64_t)sp.b);
+        x = xs;
+        w = ws;
+        b = b ? bs : NULL;
+        y = bs + sp.b;
+    }
+    float *col = s + sp.x + sp.w + sp.b + sp.y;
+    if (p.batch > 0 && p.cout > 0) {
+        if (p.transpose)
+            conv_transpose_forward(c, &p, x, w, b, y, col);
+        else
+            conv_forward(c, &p, x, w, b, y, col);
+    }
+    if (dt != SYNAP_DTYPE_FLOAT32)
+        synap_convert(dt, c->out[0].data, SYNAP_DTYPE_FLOAT32, y, (int64_t)sp.y);
+    return 0;
+}
