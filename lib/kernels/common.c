@@ -224,13 +224,13 @@ int64_t synap_const_ints(struct synap_kctx *c, size_t i, const char *what, int64
                           synap_dtype_name(v->dtype));
     int64_t n = synap_value_nelem(v);
     if (n < 0) return synap_errf(c->err, "input %zu (%s): bad shape", i, what);
+    if ((size_t)n > ntmp)
+        return synap_errf(c->err, "input %zu (%s): %lld values, at most %zu supported", i, what,
+                          (long long)n, ntmp);
     if (v->dtype == SYNAP_DTYPE_INT64) {
         *vals = v->data;
         return n;
     }
-    if ((size_t)n > ntmp)
-        return synap_errf(c->err, "input %zu (%s): %lld values, at most %zu supported", i, what,
-                          (long long)n, ntmp);
     for (int64_t k = 0; k < n; k++) tmp[k] = ((const int32_t *)v->data)[k];
     *vals = tmp;
     return n;

@@ -14,6 +14,8 @@
  *   the caller prefixes the file and "node 'X' (Op): ".
  * run: every in[i].data and out[j].data is set (outputs pre-allocated with
  *   the inferred shape); c->scratch has c->scratch_nbytes bytes, 64-aligned.
+ *   An omitted optional output (node->outputs[j] == SYNAP_NONE) still gets a
+ *   buffer of its inferred shape; kernels may write it or skip it.
  *   run allocates nothing, must be deterministic (no thread-count-dependent
  *   reduction order), and may use c->pool to split work.
  *
@@ -96,9 +98,9 @@ void synap_value_set_f64(struct synap_value *v, int64_t i, double x);
 void synap_value_set_i64(struct synap_value *v, int64_t i, int64_t x);
 
 /* A constant integer input (int32/int64) as int64s: fills *vals (borrowed
- * when the input is int64, otherwise written into `tmp` of capacity ntmp)
- * and returns the count, or -1 with an error naming the input when it is not
- * constant / not integer / too long. */
+ * when the input is int64, otherwise written into `tmp`) and returns the
+ * count, at most ntmp, or -1 with an error naming the input when it is not
+ * constant / not integer / longer than ntmp. */
 int64_t synap_const_ints(struct synap_kctx *c, size_t i, const char *what, int64_t *tmp,
                          size_t ntmp, const int64_t **vals);
 
