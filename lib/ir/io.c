@@ -1088,7 +1088,9 @@ struct synap_graph *synap_ir_read_mem(const void *data, size_t n, const char *wh
         fail(&r, "blob: not in the file buffer (msgpack-c copied it)");
         goto fail;
     }
-    if ((size_t)(r.blob - p) % IR_ALIGN) {
+    /* an empty blob holds nothing to align (msgpack-c's pointer for an empty
+     * bin need not be where its payload would start) */
+    if (r.blob_n && (size_t)(r.blob - p) % IR_ALIGN) {
         fail(&r, "blob: starts at file offset %zu, not a multiple of 64", (size_t)(r.blob - p));
         goto fail;
     }

@@ -719,6 +719,37 @@ static void test_deep_meta(void **state)
     synap_graph_free(g);
 }
 
+/* Regression: a graph without constants has an empty blob; msgpack-c's
+ * pointer for an empty bin is not where a payload would start, and the
+ * reader once rejected such files as misaligned. */
+static void test_no_constants(void **state)
+{
+    (void)state;
+    struct synap_graph *g = synap_graph_new();
+    int64_t d[] = {2, 3};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 2, d);
+    uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 2, d);
+    struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
+    n->inputs[0] = x, n->outputs[0] = y;
+    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
+    g->noutputs = 1;
+    struct synap_err err = {0};
+    uint8_t *bytes;
+    size_t nbytes;
+    assert_int_equal(synap_ir_serialize(g, &bytes, &nbytes, &err), 0);
+    uint8_t *aligned = synap_xaligned(nbytes);
+    memcpy(aligned, bytes, nbytes);
+    struct synap_graph *r = synap_ir_read_mem(aligned, nbytes, "noconst.ir", &err);
+    assert_non_null(r);
+    assert_int_equal(r->nnodes, 1);
+    synap_graph_free(r);
+    free(aligned);
+    free(bytes);
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -731,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_hand_packed),
         cmocka_unit_test(test_bad_bytes),
         cmocka_unit_test(test_deep_meta),
+        cmocka_unit_test(test_no_constants),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
