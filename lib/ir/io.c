@@ -1,13 +1,15 @@
-/* Reading and writing synap IR files (msgpack), format version 1.
+/* Reading and writing synap IR files (msgpack), format version 2.
  *
- * THE IR FILE FORMAT, VERSION 1
+ * THE IR FILE FORMAT, VERSION 2
  *
  * One msgpack document: a map whose keys come in exactly this order.
  *   "format":   "synap-ir"
- *   "version":  1
+ *   "version":  2
  *   "producer": str                  the tool that wrote the file ("synap-import 0.1.0")
  *   "graph":    map (below)
  *   "meta":     any msgpack map      g->meta preserved byte for byte; {} when g->meta is NULL
+ *   "sections": msgpack map          (version 2) stage sections: str key -> any msgpack value,
+ *                                    keys unique and sorted (strcmp); {} when empty
  *   "pad":      bin of 0..63 bytes   zeros, so that the blob payload starts at a file
  *                                    offset that is a multiple of 64
  *   "blob":     bin32                always the 5-byte bin32 header (0xc6 + big-endian
@@ -48,8 +50,9 @@
  * Readers reject unknown keys, keys out of order, a "format" other than
  * "synap-ir" and a newer "version". Names must not contain NUL bytes.
  *
- * Compatibility: bump the version for any change a version-1 reader would
- * misread; readers refuse files newer than themselves.
+ * Compatibility: bump the version for any change an older reader would
+ * misread; readers refuse files newer than themselves. Version 1 files (no
+ * "sections") are still read.
  */
 #include "ir/ir.h"
 
@@ -60,7 +63,7 @@
 #include <string.h>
 
 #define IR_FORMAT "synap-ir"
-#define IR_VERSION 1
+#define IR_VERSION 2
 #define IR_ALIGN 64
 
 /* ---- a growable output buffer for msgpack_packer ---------------------------
@@ -293,6 +296,154 @@ static void pack_attr(msgpack_packer *pk, const struct synap_attr *a)
 /* What synap_graph_verify leaves to us: the parts of the in-memory graph that
  * only the file format cares about, so that we never write a file that the
  * reader would refuse. */
+
+/* ---- stage sections ------------------------------------------------------
+ * One msgpack map, str keys unique and sorted by strcmp, any values. */
+static int map_header(const uint8_t *p, size_t n, size_t *pos, size_t *npairs)
+{
+    if (n < 1) return -1;
+    uint8_t b = p[0];
+    if (b >= 0x80 && b <= 0x8f) {
+        *npairs = b & 0x0f;
+        *pos = 1;
+    } else if (b == 0xde && n >= 3) {
+        *npairs = (size_t)be(p + 1, 2);
+        *pos = 3;
+    } else if (b == 0xdf && n >= 5) {
+        *npairs = (size_t)be(p + 1, 4);
+        *pos = 5;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* A str at p[*pos]: its bytes and length; advances *pos past it. */
+static int str_at(const uint8_t *p, size_t n, size_t *pos, const uint8_t **s, size_t *len)
+{
+    size_t at = *pos, hdr;
+    if (at >= n) return -1;
+    uint8_t b = p[at];
+    if (b >= 0xa0 && b <= 0xbf)
+        *len = b & 0x1f, hdr = 1;
+    else if (b == 0xd9 && n - at >= 2)
+        *len = p[at + 1], hdr = 2;
+    else if (b == 0xda && n - at >= 3)
+        *len = (size_t)be(p + at + 1, 2), hdr = 3;
+    else if (b == 0xdb && n - at >= 5)
+        *len = (size_t)be(p + at + 1, 4), hdr = 5;
+    else
+        return -1;
+    if (*len > n - at - hdr) return -1;
+    *s = p + at + hdr;
+    *pos = at + hdr + *len;
+    return 0;
+}
+
+static int key_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    int c = memcmp(a, b, na < nb ? na : nb);
+    return c ? c : (na > nb) - (na < nb);
+}
+
+static int check_sections(const uint8_t *p, size_t n)
+{
+    size_t pos, npairs;
+    const char *why;
+    if (map_header(p, n, &pos, &npairs)) return -1;
+    const uint8_t *prev = NULL;
+    size_t nprev = 0;
+    for (size_t i = 0; i < npairs; i++) {
+        const uint8_t *k;
+        size_t nk;
+        if (str_at(p, n, &pos, &k, &nk) || memchr(k, 0, nk)) return -1;
+        if (prev && key_cmp(prev, nprev, k, nk) >= 0) return -1;
+        prev = k, nprev = nk;
+        if (mp_skip(p, n, &pos, &why)) return -1;
+    }
+    return pos == n ? 0 : -1;
+}
+
+int synap_ir_section_get(const struct synap_graph *g, const char *name, const uint8_t **data,
+                         size_t *n, struct synap_err *err)
+{
+    *data = NULL;
+    *n = 0;
+    if (!g->sections || !g->sections_nbytes) return 0;
+    const uint8_t *p = g->sections;
+    size_t len = g->sections_nbytes, pos, npairs, nname = strlen(name);
+    const char *why;
+    if (check_sections(p, len) || map_header(p, len, &pos, &npairs))
+        return synap_errf(err, "IR sections are damaged");
+    for (size_t i = 0; i < npairs; i++) {
+        const uint8_t *k;
+        size_t nk;
+        str_at(p, len, &pos, &k, &nk);
+        size_t start = pos;
+        mp_skip(p, len, &pos, &why);
+        if (nk == nname && !memcmp(k, name, nk)) {
+            *data = p + start;
+            *n = pos - start;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void synap_ir_section_set(struct synap_graph *g, const char *name, const uint8_t *data, size_t n)
+{
+    /* rebuild the map: existing entries (checked by every reader and writer,
+     * so well formed) merged with the new one in key order */
+    struct obuf b = {0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, obuf_write);
+    const uint8_t *p = g->sections;
+    size_t len = g->sections && check_sections(g->sections, g->sections_nbytes) == 0
+                     ? g->sections_nbytes
+                     : 0;
+    size_t pos = 0, npairs = 0, nname = strlen(name), count = 0;
+    const char *why;
+    if (len) map_header(p, len, &pos, &npairs);
+    /* first pass: count the entries that stay */
+    size_t scan = pos;
+    for (size_t i = 0; i < npairs; i++) {
+        const uint8_t *k;
+        size_t nk;
+        str_at(p, len, &scan, &k, &nk);
+        mp_skip(p, len, &scan, &why);
+        count += !(nk == nname && !memcmp(k, name, nk));
+    }
+    msgpack_pack_map(&pk, (uint32_t)(count + (data != NULL)));
+    int placed = data == NULL;
+    for (size_t i = 0; i < npairs; i++) {
+        size_t kstart = pos;
+        const uint8_t *k;
+        size_t nk;
+        str_at(p, len, &pos, &k, &nk);
+        mp_skip(p, len, &pos, &why);
+        int same = nk == nname && !memcmp(k, name, nk);
+        if (!placed && key_cmp((const uint8_t *)name, nname, k, nk) < 0) {
+            pack_str(&pk, name);
+            obuf_write(&b, (const char *)data, n);
+            placed = 1;
+        }
+        if (same) continue;
+        obuf_write(&b, (const char *)p + kstart, pos - kstart);
+    }
+    if (!placed) {
+        pack_str(&pk, name);
+        obuf_write(&b, (const char *)data, n);
+    }
+    if (count == 0 && data == NULL) {
+        g->sections = NULL;
+        g->sections_nbytes = 0;
+    } else {
+        g->sections = synap_arena_memdup(g->arena, b.data, b.n);
+        g->sections_nbytes = b.n;
+    }
+    free(b.data);
+}
+
 static int check_for_write(const struct synap_graph *g, const char *what, struct synap_err *err)
 {
     for (size_t i = 0; i < g->ntensors; i++) {
@@ -359,6 +510,9 @@ static int check_for_write(const struct synap_graph *g, const char *what, struct
         if (!is_map || mp_skip(g->meta, g->meta_nbytes, &pos, &why) || pos != g->meta_nbytes)
             return synap_errf(err, "%s: meta is not exactly one msgpack map", what);
     }
+    if (g->sections && g->sections_nbytes && check_sections(g->sections, g->sections_nbytes))
+        return synap_errf(err, "%s: sections are not one msgpack map with sorted unique string keys",
+                          what);
     return 0;
 }
 
@@ -394,7 +548,7 @@ static int serialize(const struct synap_graph *g, const char *what, uint8_t **ou
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b, obuf_write);
 
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8);
     pack_key_str(&pk, "format", IR_FORMAT);
     pack_str(&pk, "version");
     msgpack_pack_int(&pk, IR_VERSION);
@@ -483,6 +637,11 @@ static int serialize(const struct synap_graph *g, const char *what, uint8_t **ou
     pack_str(&pk, "meta");
     if (g->meta && g->meta_nbytes)
         obuf_write(&b, (const char *)g->meta, g->meta_nbytes);
+    else
+        msgpack_pack_map(&pk, 0);
+    pack_str(&pk, "sections");
+    if (g->sections && g->sections_nbytes)
+        obuf_write(&b, (const char *)g->sections, g->sections_nbytes);
     else
         msgpack_pack_map(&pk, 0);
 
@@ -979,10 +1138,12 @@ static int read_graph(struct rd *r, const msgpack_object *o)
     return 0;
 }
 
-/* Byte ranges of the top-level values, found with mp_skip: msgpack-c does not
- * say where an object starts, and "meta" is kept as raw bytes. */
-static int find_meta(const uint8_t *p, size_t n, size_t *start, size_t *end)
+/* Byte range of the top-level value whose key is the msgpack fixstr `key`
+ * (its header byte included), found with mp_skip: msgpack-c does not say
+ * where an object starts, and "meta" and "sections" are kept as raw bytes. */
+static int find_top(const uint8_t *p, size_t n, const char *key, size_t *start, size_t *end)
 {
+    size_t klen = strlen(key);
     size_t pos = 0, npairs;
     const char *why;
     uint8_t b = p[0];
@@ -999,11 +1160,11 @@ static int find_meta(const uint8_t *p, size_t n, size_t *start, size_t *end)
         return -1;
     }
     for (size_t i = 0; i < npairs; i++) {
-        size_t key = pos;
+        size_t kpos = pos;
         if (mp_skip(p, n, &pos, &why)) return -1;
         size_t val = pos;
         if (mp_skip(p, n, &pos, &why)) return -1;
-        if (val - key == 5 && !memcmp(p + key, "\xa4meta", 5)) {
+        if (val - kpos == klen && !memcmp(p + kpos, key, klen)) {
             *start = val;
             *end = pos;
             return 0;
@@ -1047,9 +1208,10 @@ struct synap_graph *synap_ir_read_mem(const void *data, size_t n, const char *wh
 
     g = synap_graph_new();
     r.g = g;
-    static const struct field top[] = {{"format", 0}, {"version", 0}, {"producer", 0}, {"graph", 0},
-                                       {"meta", 0},   {"pad", 0},     {"blob", 0}};
-    const msgpack_object *v[7];
+    static const struct field top[] = {{"format", 0}, {"version", 0}, {"producer", 0},
+                                       {"graph", 0},  {"meta", 0},    {"sections", 1},
+                                       {"pad", 0},    {"blob", 0}};
+    const msgpack_object *v[8];
     const msgpack_object *root = &up.data;
     /* the format and version come first so that a foreign or newer file gets
      * that message rather than a complaint about its keys */
@@ -1069,18 +1231,22 @@ struct synap_graph *synap_ir_read_mem(const void *data, size_t n, const char *wh
                    ver->via.u64, IR_VERSION);
         goto fail;
     }
-    if (get_fields(&r, root, "top level", top, 7, v)) goto fail;
+    if (get_fields(&r, root, "top level", top, 8, v)) goto fail;
     if (get_str(&r, v[2], "producer", 0, &g->producer)) goto fail;
 
-    if (want(&r, v[5], MSGPACK_OBJECT_BIN, "pad", "bin") ||
-        want(&r, v[6], MSGPACK_OBJECT_BIN, "blob", "bin"))
-        goto fail;
-    if (v[5]->via.bin.size >= IR_ALIGN) {
-        fail(&r, "pad: %" PRIu32 " bytes (at most 63)", v[5]->via.bin.size);
+    if (v[5] && ver->via.u64 < 2) {
+        fail(&r, "sections: not allowed in IR version 1");
         goto fail;
     }
-    r.blob = (const uint8_t *)v[6]->via.bin.ptr;
-    r.blob_n = v[6]->via.bin.size;
+    if (want(&r, v[6], MSGPACK_OBJECT_BIN, "pad", "bin") ||
+        want(&r, v[7], MSGPACK_OBJECT_BIN, "blob", "bin"))
+        goto fail;
+    if (v[6]->via.bin.size >= IR_ALIGN) {
+        fail(&r, "pad: %" PRIu32 " bytes (at most 63)", v[6]->via.bin.size);
+        goto fail;
+    }
+    r.blob = (const uint8_t *)v[7]->via.bin.ptr;
+    r.blob_n = v[7]->via.bin.size;
     /* msgpack-c points bin objects into the caller's buffer; constants rely
      * on it (no copy of the weights), so check rather than assume */
     uintptr_t lo = (uintptr_t)p, at = (uintptr_t)r.blob;
@@ -1098,12 +1264,22 @@ struct synap_graph *synap_ir_read_mem(const void *data, size_t n, const char *wh
     if (want(&r, v[4], MSGPACK_OBJECT_MAP, "meta", "map")) goto fail;
     if (v[4]->via.map.size) {
         size_t ms, me;
-        if (find_meta(p, n, &ms, &me)) {
+        if (find_top(p, n, "\xa4meta", &ms, &me)) {
             fail(&r, "meta: cannot locate");
             goto fail;
         }
         g->meta = p + ms;
         g->meta_nbytes = me - ms;
+    }
+    if (v[5] && want(&r, v[5], MSGPACK_OBJECT_MAP, "sections", "map")) goto fail;
+    if (v[5] && v[5]->via.map.size) {
+        size_t ss, se;
+        if (find_top(p, n, "\xa8sections", &ss, &se) || check_sections(p + ss, se - ss)) {
+            fail(&r, "sections: not a map with sorted unique string keys");
+            goto fail;
+        }
+        g->sections = p + ss;
+        g->sections_nbytes = se - ss;
     }
 
     if (read_graph(&r, v[3])) goto fail;

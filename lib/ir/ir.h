@@ -132,6 +132,10 @@ struct synap_graph {
      * NULL/0 when empty. Preserved across read and write. */
     const uint8_t *meta;
     size_t meta_nbytes;
+    /* Stage sections ("codegen", ...): one msgpack map, keys sorted, raw
+     * bytes preserved like meta; NULL/0 when empty. Use the accessors. */
+    const uint8_t *sections;
+    size_t sections_nbytes;
     struct synap_file file; /* the mapped IR file, when read from one */
 };
 
@@ -215,6 +219,14 @@ int synap_ir_serialize(const struct synap_graph *g, uint8_t **out, size_t *n,
                        struct synap_err *err);
 /* Verifies, serializes and writes atomically ("-" = stdout). */
 int synap_ir_write(const struct synap_graph *g, const char *path, struct synap_err *err);
+/* Stage sections: named msgpack values a stage leaves for later ones.
+ * get: 1 and the raw msgpack bytes of the value (borrowed) when present,
+ * 0 when absent, -1 with err when the sections are damaged.
+ * set: copies `data` (exactly one msgpack value) into the graph's arena,
+ * replacing a section of the same name; data == NULL removes it. */
+int synap_ir_section_get(const struct synap_graph *g, const char *name, const uint8_t **data,
+                         size_t *n, struct synap_err *err);
+void synap_ir_section_set(struct synap_graph *g, const char *name, const uint8_t *data, size_t n);
 /* Stable, diffable text of the whole IR (synap-dump). */
 int synap_ir_dump(const struct synap_graph *g, FILE *out);
 

@@ -19,6 +19,7 @@ struct synap_plan {
     struct plan_node *nodes;
     void *scratch;
     size_t scratch_nbytes;
+    void *arena; /* the memory plan's arena, when one was given */
     struct synap_pool *pool;
     synap_observer_fn observer;
     void *observer_ctx;
@@ -50,6 +51,7 @@ void synap_plan_free(struct synap_plan *p)
     free(p->nodes);
     free(p->values);
     free(p->scratch);
+    free(p->arena);
     synap_pool_free(p->pool);
     free(p);
 }
@@ -76,6 +78,22 @@ struct synap_plan *synap_plan_new(const struct synap_graph *g, const struct syna
         v->rank = ts->rank;
         memcpy(v->dims, ts->dims, sizeof v->dims);
         v->data = (void *)ts->data;
+    }
+    if (o && o->arena_offsets) {
+        p->arena = synap_xaligned(o->arena_nbytes ? o->arena_nbytes : 1);
+        memset(p->arena, 0, o->arena_nbytes ? o->arena_nbytes : 1);
+        for (size_t t = 0; t < nt; t++) {
+            int64_t off = o->arena_offsets[t];
+            if (off < 0 || g->tensors[t].data) continue;
+            size_t nb = value_nbytes(&p->values[t]);
+            if (off % 64 || (uint64_t)off > o->arena_nbytes || nb > o->arena_nbytes - (size_t)off) {
+                synap_errf(err, "memory plan: tensor '%s' at offset %lld (%zu bytes) outside the "
+                                "%zu-byte arena or misaligned",
+                           g->tensors[t].name, (long long)off, nb, o->arena_nbytes);
+                goto fail;
+            }
+            p->values[t].data = (char *)p->arena + off;
+        }
     }
     for (size_t i = 0; i < g->ninputs; i++) {
         struct synap_value *v = &p->values[g->inputs[i]];

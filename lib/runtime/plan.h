@@ -14,6 +14,12 @@ struct synap_plan_opts {
     int nthreads;              /* <= 0: synap_default_threads() */
     synap_observer_fn observer; /* may be NULL */
     void *observer_ctx;
+    /* A memory plan (codegen's): tensor t lives at arena_offsets[t] in one
+     * arena of arena_nbytes, or in a buffer of its own when the offset is -1
+     * or the array is NULL. Offsets must be 64-aligned and in range; graph
+     * inputs and constants always keep their own storage. */
+    const int64_t *arena_offsets;
+    size_t arena_nbytes;
 };
 
 struct synap_plan;

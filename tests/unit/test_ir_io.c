@@ -444,7 +444,7 @@ struct knobs {
 
 static struct knobs defaults(void)
 {
-    return (struct knobs){"synap-ir", 1, NULL, 0, 2, 0, 16, "Add", "float32", 0};
+    return (struct knobs){"synap-ir", 2, NULL, 0, 2, 0, 16, "Add", "float32", 0};
 }
 
 static void pstr(msgpack_packer *pk, const char *s)
@@ -479,7 +479,7 @@ static uint8_t *hand_pack(const struct knobs *k, size_t *n)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, k->extra_key ? 8 : 7);
+    msgpack_pack_map(&pk, 7 + (k->extra_key != NULL) + (k->version >= 2));
     pstr(&pk, "format");
     pstr(&pk, k->format);
     pstr(&pk, "version");
@@ -543,6 +543,10 @@ static uint8_t *hand_pack(const struct knobs *k, size_t *n)
     msgpack_pack_int(&pk, 3);
     pstr(&pk, "meta");
     msgpack_pack_map(&pk, 0);
+    if (k->version >= 2) { /* version 2 added "sections" */
+        pstr(&pk, "sections");
+        msgpack_pack_map(&pk, 0);
+    }
     size_t npad = (64 - (sb.size + 16) % 64) % 64;
     static const char zeros[64];
     pstr(&pk, "pad");
@@ -594,7 +598,16 @@ static void test_hand_packed(void **state)
     expect_read_error(&k, "t.ir: not a synap IR file");
     k = defaults();
     k.version = 99;
-    expect_read_error(&k, "t.ir: IR version 99 is newer than this tool (1)");
+    expect_read_error(&k, "t.ir: IR version 99 is newer than this tool (2)");
+    /* version 1 files (no sections) are still read */
+    k = defaults();
+    k.version = 1;
+    p = hand_pack(&k, &n);
+    g = synap_ir_read_mem(p, n, "v1.ir", &err);
+    if (!g) fail_msg("%s", err.msg);
+    assert_null(g->sections);
+    synap_graph_free(g);
+    free(p);
     k = defaults();
     k.version = 0;
     expect_read_error(&k, "t.ir: invalid IR version");
@@ -750,6 +763,53 @@ static void test_no_constants(void **state)
     synap_graph_free(g);
 }
 
+/* Stage sections: set keeps keys sorted and replaces; they survive a round trip. */
+static void test_sections(void **state)
+{
+    (void)state;
+    struct synap_graph *g = synap_graph_new();
+    int64_t d[] = {2};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 1, d);
+    uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 1, d);
+    struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
+    n->inputs[0] = x, n->outputs[0] = y;
+    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
+    g->noutputs = 1;
+    const uint8_t one[] = {0x01}, arr[] = {0x92, 0x05, 0xa1, 'z'}, two[] = {0x02};
+    synap_ir_section_set(g, "codegen", one, 1);
+    synap_ir_section_set(g, "alpha", arr, sizeof arr);
+    synap_ir_section_set(g, "codegen", two, 1); /* replaces */
+    const uint8_t expect[] = {0x82, 0xa5, 'a', 'l', 'p', 'h', 'a', 0x92, 0x05, 0xa1, 'z',
+                              0xa7, 'c', 'o', 'd', 'e', 'g', 'e', 'n', 0x02};
+    assert_int_equal(g->sections_nbytes, sizeof expect);
+    assert_memory_equal(g->sections, expect, sizeof expect);
+    struct synap_err err = {0};
+    uint8_t *bytes;
+    size_t nbytes;
+    assert_int_equal(synap_ir_serialize(g, &bytes, &nbytes, &err), 0);
+    uint8_t *aligned = synap_xaligned(nbytes);
+    memcpy(aligned, bytes, nbytes);
+    struct synap_graph *r = synap_ir_read_mem(aligned, nbytes, "s.ir", &err);
+    if (!r) fail_msg("%s", err.msg);
+    const uint8_t *v;
+    size_t nv;
+    assert_int_equal(synap_ir_section_get(r, "alpha", &v, &nv, &err), 1);
+    assert_int_equal(nv, sizeof arr);
+    assert_memory_equal(v, arr, sizeof arr);
+    assert_int_equal(synap_ir_section_get(r, "codegen", &v, &nv, &err), 1);
+    assert_int_equal(v[0], 0x02);
+    assert_int_equal(synap_ir_section_get(r, "missing", &v, &nv, &err), 0);
+    synap_ir_section_set(r, "alpha", NULL, 0);
+    synap_ir_section_set(r, "codegen", NULL, 0);
+    assert_null(r->sections);
+    synap_graph_free(r);
+    free(aligned);
+    free(bytes);
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_bad_bytes),
         cmocka_unit_test(test_deep_meta),
         cmocka_unit_test(test_no_constants),
+        cmocka_unit_test(test_sections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -203,6 +203,40 @@ static void test_infer_error_names_node(void **state)
     synap_graph_free(g);
 }
 
+static void test_memory_plan_offsets(void **state)
+{
+    (void)state;
+    struct synap_graph *g = small_net();
+    struct synap_err err = {0};
+    /* r and y (50 floats each) share one arena; y must not overlap r while
+     * "add" reads r, so they sit 256 bytes apart */
+    int64_t *off = synap_xmalloc(g->ntensors * sizeof *off);
+    for (size_t t = 0; t < g->ntensors; t++) off[t] = -1;
+    off[g->nodes[0].outputs[0]] = 0;
+    off[g->nodes[1].outputs[0]] = 256;
+    struct synap_plan_opts o = {.nthreads = 1, .arena_offsets = off, .arena_nbytes = 512};
+    struct synap_plan *p = synap_plan_new(g, &o, &err);
+    assert_non_null(p);
+    float *x = synap_plan_input(p, 0)->data;
+    for (int i = 0; i < 50; i++) x[i] = (float)(i % 9) - 4.0f;
+    assert_int_equal(synap_plan_run(p, &err), 0);
+    const float *z = synap_plan_output(p, 0)->data;
+    for (int co = 0; co < 3; co++)
+        for (int k = 0; k < 25; k++)
+            assert_float_equal(z[co * 25 + k], reference_z(x, co, k / 5, k % 5), 1e-5);
+    /* both intermediates really live in the arena */
+    const char *r = synap_plan_tensor(p, g->nodes[0].outputs[0])->data;
+    const char *y = synap_plan_tensor(p, g->nodes[1].outputs[0])->data;
+    assert_int_equal(y - r, 256);
+    synap_plan_free(p);
+    off[g->nodes[1].outputs[0]] = 320; /* 200 bytes from 320 overflow 512 */
+    assert_null(synap_plan_new(g, &o, &err));
+    assert_string_equal(err.msg, "memory plan: tensor 'y' at offset 320 (200 bytes) outside the "
+                                 "512-byte arena or misaligned");
+    free(off);
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_does_not_change_bytes),
         cmocka_unit_test(test_constant_folding_removes_nodes),
         cmocka_unit_test(test_infer_error_names_node),
+        cmocka_unit_test(test_memory_plan_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
