@@ -365,7 +365,7 @@ int harness_expect_read(const char *path, struct harness_expect **out, size_t *n
         e[n].seen = 0;
         n++;
     }
-    qsort(e, n, sizeof *e, cmp_expect);
+    if (n) qsort(e, n, sizeof *e, cmp_expect); /* e is NULL for an empty list */
     for (size_t i = 1; i < n; i++)
         if (!strcmp(e[i - 1].id, e[i].id)) {
             snprintf(err, nerr, "%s: '%s' is listed twice", path, e[i].id);
