@@ -59,7 +59,8 @@ uint32_t synap_graph_add_tensor(struct synap_graph *g, const char *name, enum sy
     if (rank < 0) rank = 0;
     if (rank > SYNAP_MAX_RANK) rank = SYNAP_MAX_RANK;
     t->rank = rank;
-    for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+    for (int i = 0; i < rank; i++)
+        t->dims[i] = dims[i];
     return (uint32_t)g->ntensors++;
 }
 
@@ -94,8 +95,10 @@ struct synap_node *synap_graph_add_node(struct synap_graph *g, const char *name,
     n->noutputs = nout;
     n->inputs = synap_arena_alloc(g->arena, (nin ? nin : 1) * sizeof *n->inputs);
     n->outputs = synap_arena_alloc(g->arena, (nout ? nout : 1) * sizeof *n->outputs);
-    for (size_t i = 0; i < nin; i++) n->inputs[i] = SYNAP_NONE;
-    for (size_t i = 0; i < nout; i++) n->outputs[i] = SYNAP_NONE;
+    for (size_t i = 0; i < nin; i++)
+        n->inputs[i] = SYNAP_NONE;
+    for (size_t i = 0; i < nout; i++)
+        n->outputs[i] = SYNAP_NONE;
     n->subgraph = -1;
     return n;
 }
@@ -174,7 +177,8 @@ void synap_node_set_strings(struct synap_graph *g, struct synap_node *n, const c
     a->type = SYNAP_ATTR_STRINGS;
     a->n = count;
     const char **s = synap_arena_alloc(g->arena, (count ? count : 1) * sizeof *s);
-    for (size_t i = 0; i < count; i++) s[i] = synap_arena_strdup(g->arena, v[i]);
+    for (size_t i = 0; i < count; i++)
+        s[i] = synap_arena_strdup(g->arena, v[i]);
     a->strings = s;
 }
 
@@ -261,40 +265,46 @@ size_t synap_attr_floats(const struct synap_node *n, const char *name, const flo
 int synap_graph_verify(const struct synap_graph *g, const char *what, struct synap_err *err)
 {
     const char *w = what ? what : "graph";
+    struct synap_esc en, et; /* names from files, made safe for one-line messages */
     if (g->ntensors > UINT32_MAX - 1) return synap_errf(err, "%s: too many tensors", w);
     for (size_t i = 0; i < g->ntensors; i++) {
         const struct synap_tensor *t = &g->tensors[i];
         if (!t->name) return synap_errf(err, "%s: tensor %zu has no name", w, i);
         if (t->dtype <= SYNAP_DTYPE_UNDEFINED || t->dtype >= SYNAP_DTYPE_COUNT)
-            return synap_errf(err, "%s: tensor %zu '%s': invalid dtype", w, i, t->name);
+            return synap_errf(err, "%s: tensor %zu '%s': invalid dtype", w, i,
+                              synap_esc(&et, t->name));
         if (t->rank < 0 || t->rank > SYNAP_MAX_RANK)
-            return synap_errf(err, "%s: tensor %zu '%s': rank %d outside 0..%d", w, i, t->name,
-                              t->rank, SYNAP_MAX_RANK);
+            return synap_errf(err, "%s: tensor %zu '%s': rank %d outside 0..%d", w, i,
+                              synap_esc(&et, t->name), t->rank, SYNAP_MAX_RANK);
         int64_t ne = synap_shape_nelem(t->rank, t->dims);
         if (ne < 0)
-            return synap_errf(err, "%s: tensor %zu '%s': negative dimension or element count "
-                                   "overflows",
-                              w, i, t->name);
+            return synap_errf(err,
+                              "%s: tensor %zu '%s': negative dimension or element count "
+                              "overflows",
+                              w, i, synap_esc(&et, t->name));
         size_t nbytes;
-        if ((uint64_t)ne > SIZE_MAX || synap_mul_overflow((size_t)ne, synap_dtype_size(t->dtype),
-                                                          &nbytes))
-            return synap_errf(err, "%s: tensor %zu '%s': byte size overflows", w, i, t->name);
+        if ((uint64_t)ne > SIZE_MAX ||
+            synap_mul_overflow((size_t)ne, synap_dtype_size(t->dtype), &nbytes))
+            return synap_errf(err, "%s: tensor %zu '%s': byte size overflows", w, i,
+                              synap_esc(&et, t->name));
         if (t->data && t->nbytes != nbytes)
             return synap_errf(err, "%s: tensor %zu '%s': constant has %zu bytes, shape needs %zu",
-                              w, i, t->name, t->nbytes, nbytes);
+                              w, i, synap_esc(&et, t->name), t->nbytes, nbytes);
         if (t->quant) {
             const struct synap_quant *q = t->quant;
             if (q->nparams == 0 || !q->scale || !q->zero_point)
-                return synap_errf(err, "%s: tensor %zu '%s': quantization without parameters", w,
-                                  i, t->name);
+                return synap_errf(err, "%s: tensor %zu '%s': quantization without parameters", w, i,
+                                  t->name);
             if (q->axis >= 0 && (q->axis >= t->rank || (int64_t)q->nparams != t->dims[q->axis]))
-                return synap_errf(err, "%s: tensor %zu '%s': %zu quantization parameters do not "
-                                       "match axis %d",
-                                  w, i, t->name, q->nparams, q->axis);
+                return synap_errf(err,
+                                  "%s: tensor %zu '%s': %zu quantization parameters do not "
+                                  "match axis %d",
+                                  w, i, synap_esc(&et, t->name), q->nparams, q->axis);
             if (q->axis < 0 && q->nparams != 1)
-                return synap_errf(err, "%s: tensor %zu '%s': per-tensor quantization needs 1 "
-                                       "parameter, got %zu",
-                                  w, i, t->name, q->nparams);
+                return synap_errf(err,
+                                  "%s: tensor %zu '%s': per-tensor quantization needs 1 "
+                                  "parameter, got %zu",
+                                  w, i, synap_esc(&et, t->name), q->nparams);
         }
     }
     /* produced[t]: 1 graph input or constant, 2 produced by a node seen so far */
@@ -317,7 +327,7 @@ int synap_graph_verify(const struct synap_graph *g, const char *what, struct syn
             goto out;
         }
         const struct synap_op_info *oi = &synap_op_table[n->op];
-        const char *nm = n->name ? n->name : "";
+        const char *nm = synap_esc(&en, n->name ? n->name : "");
         if (n->ninputs < oi->min_in || n->ninputs > oi->max_in) {
             synap_errf(err, "%s: node '%s' (%s): %zu inputs, expected %d..%d", w, nm, oi->name,
                        n->ninputs, oi->min_in, oi->max_in);
@@ -337,9 +347,10 @@ int synap_graph_verify(const struct synap_graph *g, const char *what, struct syn
                 goto out;
             }
             if (!avail[t]) {
-                synap_errf(err, "%s: node '%s' (%s): input %zu '%s' is not produced before the "
-                                "node (graph not topologically sorted, or a cycle)",
-                           w, nm, oi->name, j, g->tensors[t].name);
+                synap_errf(err,
+                           "%s: node '%s' (%s): input %zu '%s' is not produced before the "
+                           "node (graph not topologically sorted, or a cycle)",
+                           w, nm, oi->name, j, synap_esc(&et, g->tensors[t].name));
                 goto out;
             }
         }
@@ -352,9 +363,10 @@ int synap_graph_verify(const struct synap_graph *g, const char *what, struct syn
                 goto out;
             }
             if (avail[t]) {
-                synap_errf(err, "%s: node '%s' (%s): output %zu '%s' is already produced "
-                                "elsewhere (or a graph input / constant)",
-                           w, nm, oi->name, j, g->tensors[t].name);
+                synap_errf(err,
+                           "%s: node '%s' (%s): output %zu '%s' is already produced "
+                           "elsewhere (or a graph input / constant)",
+                           w, nm, oi->name, j, synap_esc(&et, g->tensors[t].name));
                 goto out;
             }
             avail[t] = 2;
@@ -368,8 +380,8 @@ int synap_graph_verify(const struct synap_graph *g, const char *what, struct syn
             }
             if (a->type == SYNAP_ATTR_TENSOR &&
                 (a->i < 0 || (uint64_t)a->i >= g->ntensors || !g->tensors[a->i].data)) {
-                synap_errf(err, "%s: node '%s' (%s): attribute '%s': not a constant tensor", w,
-                           nm, oi->name, a->name);
+                synap_errf(err, "%s: node '%s' (%s): attribute '%s': not a constant tensor", w, nm,
+                           oi->name, a->name);
                 goto out;
             }
         }
@@ -382,7 +394,7 @@ int synap_graph_verify(const struct synap_graph *g, const char *what, struct syn
         }
         if (!avail[g->outputs[i]]) {
             synap_errf(err, "%s: graph output '%s' is produced by no node", w,
-                       g->tensors[g->outputs[i]].name);
+                       synap_esc(&et, g->tensors[g->outputs[i]].name));
             goto out;
         }
     }
@@ -398,7 +410,8 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err)
     size_t nn = g->nnodes, nt = g->ntensors;
     if (nn == 0) return 0;
     uint32_t *producer = synap_xmalloc((nt ? nt : 1) * sizeof *producer);
-    for (size_t t = 0; t < nt; t++) producer[t] = SYNAP_NONE;
+    for (size_t t = 0; t < nt; t++)
+        producer[t] = SYNAP_NONE;
     for (size_t i = 0; i < nn; i++)
         for (size_t j = 0; j < g->nodes[i].noutputs; j++) {
             uint32_t t = g->nodes[i].outputs[j];
@@ -415,7 +428,8 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err)
                 cnt[producer[t] + 1]++;
             }
         }
-    for (size_t i = 0; i < nn; i++) cnt[i + 1] += cnt[i];
+    for (size_t i = 0; i < nn; i++)
+        cnt[i + 1] += cnt[i];
     size_t *cons = synap_xmalloc((cnt[nn] ? cnt[nn] : 1) * sizeof *cons);
     size_t *fill = synap_xcalloc(nn, sizeof *fill);
     for (size_t i = 0; i < nn; i++)
@@ -463,12 +477,15 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err)
     int rc = 0;
     if (no != nn) {
         size_t bad = 0;
-        while (bad < nn && !indeg[bad]) bad++;
-        rc = synap_errf(err, "graph has a cycle through node '%s' (%s)", g->nodes[bad].name,
-                        synap_op_name(g->nodes[bad].op));
+        while (bad < nn && !indeg[bad])
+            bad++;
+        struct synap_esc e;
+        rc = synap_errf(err, "graph has a cycle through node '%s' (%s)",
+                        synap_esc(&e, g->nodes[bad].name), synap_op_name(g->nodes[bad].op));
     } else {
         struct synap_node *sorted = synap_xmalloc(nn * sizeof *sorted);
-        for (size_t i = 0; i < nn; i++) sorted[i] = g->nodes[order[i]];
+        for (size_t i = 0; i < nn; i++)
+            sorted[i] = g->nodes[order[i]];
         memcpy(g->nodes, sorted, nn * sizeof *sorted);
         free(sorted);
     }

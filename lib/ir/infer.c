@@ -37,7 +37,12 @@ int synap_graph_infer_node(struct synap_graph *g, size_t i, bool fold, struct sy
     }
     memset(out, 0, sizeof(struct synap_value) * n->noutputs);
     struct synap_kctx c = {
-        .graph = g, .node = n, .in = in, .nin = n->ninputs, .out = out, .nout = n->noutputs,
+        .graph = g,
+        .node = n,
+        .in = in,
+        .nin = n->ninputs,
+        .out = out,
+        .nout = n->noutputs,
         .err = err,
     };
     const struct synap_kernel *k = synap_kernel_get(n->op);
@@ -67,8 +72,8 @@ int synap_graph_infer_node(struct synap_graph *g, size_t i, bool fold, struct sy
     void *bufs[256] = {0};
     for (size_t j = 0; j < n->noutputs; j++) {
         if (n->outputs[j] == SYNAP_NONE) continue;
-        size_t nb = (size_t)synap_shape_nelem(out[j].rank, out[j].dims) *
-                    synap_dtype_size(out[j].dtype);
+        size_t nb =
+            (size_t)synap_shape_nelem(out[j].rank, out[j].dims) * synap_dtype_size(out[j].dtype);
         total += nb;
         if (total > FOLD_MAX_BYTES) return 0;
     }
@@ -81,8 +86,8 @@ int synap_graph_infer_node(struct synap_graph *g, size_t i, bool fold, struct sy
             continue;
         }
         struct synap_tensor *ts = &g->tensors[n->outputs[j]];
-        size_t nb = (size_t)synap_shape_nelem(out[j].rank, out[j].dims) *
-                    synap_dtype_size(out[j].dtype);
+        size_t nb =
+            (size_t)synap_shape_nelem(out[j].rank, out[j].dims) * synap_dtype_size(out[j].dtype);
         bufs[j] = synap_arena_alloc(g->arena, nb ? nb : 1);
         out[j].data = bufs[j];
         (void)ts;
@@ -101,7 +106,8 @@ int synap_graph_infer_node(struct synap_graph *g, size_t i, bool fold, struct sy
     }
     return 1;
 fail:
-    synap_err_prefix(err, "node '%s' (%s)", n->name, synap_op_name(n->op));
+    struct synap_esc e;
+    synap_err_prefix(err, "node '%s' (%s)", synap_esc(&e, n->name), synap_op_name(n->op));
     return rc;
 }
 

@@ -720,38 +720,6 @@ static int fail(struct rd *r, const char *fmt, ...)
 
 /* A string from the file made printable for a one-line message: control
  * bytes, quotes and backslashes as \xNN, cut at 60 bytes. */
-struct esc {
-    char s[256];
-};
-
-static const char *esc(struct esc *e, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t k = 0;
-    for (size_t i = 0; i < n && i < 60; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
-            e->s[k++] = '\\';
-            e->s[k++] = 'x';
-            e->s[k++] = hex[c >> 4];
-            e->s[k++] = hex[c & 15];
-        } else {
-            e->s[k++] = (char)c;
-        }
-    }
-    if (n > 60) {
-        memcpy(e->s + k, "...", 3);
-        k += 3;
-    }
-    e->s[k] = '\0';
-    return e->s;
-}
-
-static const char *escz(struct esc *e, const char *s)
-{
-    return esc(e, s, strlen(s));
-}
-
 static const char *type_name(const msgpack_object *o)
 {
     switch (o->type) {
@@ -879,9 +847,9 @@ static int get_fields(struct rd *r, const msgpack_object *o, const char *what,
             int known = 0;
             for (size_t j = 0; j < next; j++)
                 known |= str_is(key, f[j].key);
-            struct esc e;
+            struct synap_esc e;
             return fail(r, "%s: %s key '%s'", what, known ? "repeated or misplaced" : "unknown",
-                        esc(&e, key->via.str.ptr, key->via.str.size));
+                        synap_escn(&e, key->via.str.ptr, key->via.str.size));
         }
         for (size_t j = next; j < k; j++)
             if (!f[j].optional) return fail(r, "%s: missing key '%s'", what, f[j].key);
@@ -903,9 +871,9 @@ static int read_quant(struct rd *r, const msgpack_object *o, struct synap_tensor
     if (get_str(r, v[0], "quant scheme", 1, &scheme)) return -1;
     enum synap_qscheme s = synap_qscheme_from_name(scheme);
     const char *canon = synap_qscheme_name(s);
-    struct esc e;
+    struct synap_esc e;
     if (!canon || strcmp(canon, scheme))
-        return fail(r, "unknown quant scheme '%s'", escz(&e, scheme));
+        return fail(r, "unknown quant scheme '%s'", synap_esc(&e, scheme));
     if (want(r, v[1], MSGPACK_OBJECT_ARRAY, "quant scale", "array") ||
         want(r, v[2], MSGPACK_OBJECT_ARRAY, "quant zero_point", "array"))
         return -1;
@@ -945,8 +913,8 @@ static int read_tensor(struct rd *r, size_t i, const msgpack_object *o)
     const char *dname;
     if (get_str(r, v[1], "dtype", 1, &dname)) return -1;
     enum synap_dtype dt = synap_dtype_from_name(dname);
-    struct esc e;
-    if (dt == SYNAP_DTYPE_UNDEFINED) return fail(r, "unknown dtype '%s'", escz(&e, dname));
+    struct synap_esc e;
+    if (dt == SYNAP_DTYPE_UNDEFINED) return fail(r, "unknown dtype '%s'", synap_esc(&e, dname));
 
     if (want(r, v[2], MSGPACK_OBJECT_ARRAY, "shape", "array")) return -1;
     uint32_t rank = v[2]->via.array.size;
@@ -983,8 +951,8 @@ static int read_tensor(struct rd *r, size_t i, const msgpack_object *o)
 static int read_attr(struct rd *r, struct synap_node *n, const char *name, const msgpack_object *o)
 {
     struct synap_graph *g = r->g;
-    struct esc e;
-    const char *ename = escz(&e, name); /* for messages */
+    struct synap_esc e;
+    const char *ename = synap_esc(&e, name); /* for messages */
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
         o->via.array.ptr[0].type != MSGPACK_OBJECT_STR || o->via.array.ptr[0].via.str.size != 1)
         return fail(r, "attribute '%s': expected [tag, value]", ename);
@@ -1055,8 +1023,8 @@ static int read_node(struct rd *r, size_t i, const msgpack_object *o)
     const char *opname;
     if (get_str(r, v[1], "op", 1, &opname)) return -1;
     enum synap_op op = synap_op_from_name(opname);
-    struct esc e;
-    if (op == SYNAP_OP_COUNT) return fail(r, "unknown op '%s'", escz(&e, opname));
+    struct synap_esc e;
+    if (op == SYNAP_OP_COUNT) return fail(r, "unknown op '%s'", synap_esc(&e, opname));
     if (want(r, v[2], MSGPACK_OBJECT_ARRAY, "inputs", "array") ||
         want(r, v[3], MSGPACK_OBJECT_ARRAY, "outputs", "array") ||
         want(r, v[4], MSGPACK_OBJECT_MAP, "attrs", "map"))
@@ -1099,7 +1067,7 @@ static int read_node(struct rd *r, size_t i, const msgpack_object *o)
         if (get_str(r, &attrs->ptr[k].key, "attribute name", 0, &aname)) return -1;
         /* the setters would sort silently; a file out of order is damaged */
         if (k && strcmp(n->attrs[n->nattrs - 1].name, aname) >= 0)
-            return fail(r, "attribute '%s' out of order or repeated", escz(&e, aname));
+            return fail(r, "attribute '%s' out of order or repeated", synap_esc(&e, aname));
         if (read_attr(r, n, aname, &attrs->ptr[k].val)) return -1;
     }
     return 0;

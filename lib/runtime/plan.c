@@ -41,7 +41,8 @@ static size_t value_nbytes(const struct synap_value *v)
 void synap_plan_free(struct synap_plan *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->nowned; i++) free(p->owned[i]);
+    for (size_t i = 0; i < p->nowned; i++)
+        free(p->owned[i]);
     free(p->owned);
     if (p->nodes)
         for (size_t i = 0; i < p->g->nnodes; i++) {
@@ -64,7 +65,8 @@ struct synap_plan *synap_plan_new(const struct synap_graph *g, const struct syna
     size_t nt = g->ntensors, nn = g->nnodes;
     p->values = synap_xcalloc(nt ? nt : 1, sizeof *p->values);
     size_t maxbufs = nt;
-    for (size_t i = 0; i < nn; i++) maxbufs += g->nodes[i].noutputs;
+    for (size_t i = 0; i < nn; i++)
+        maxbufs += g->nodes[i].noutputs;
     p->owned = synap_xcalloc(maxbufs ? maxbufs : 1, sizeof *p->owned);
     p->nodes = synap_xcalloc(nn ? nn : 1, sizeof *p->nodes);
     if (o) {
@@ -87,8 +89,9 @@ struct synap_plan *synap_plan_new(const struct synap_graph *g, const struct syna
             if (off < 0 || g->tensors[t].data) continue;
             size_t nb = value_nbytes(&p->values[t]);
             if (off % 64 || (uint64_t)off > o->arena_nbytes || nb > o->arena_nbytes - (size_t)off) {
-                synap_errf(err, "memory plan: tensor '%s' at offset %lld (%zu bytes) outside the "
-                                "%zu-byte arena or misaligned",
+                synap_errf(err,
+                           "memory plan: tensor '%s' at offset %lld (%zu bytes) outside the "
+                           "%zu-byte arena or misaligned",
                            g->tensors[t].name, (long long)off, nb, o->arena_nbytes);
                 goto fail;
             }
@@ -115,11 +118,17 @@ struct synap_plan *synap_plan_new(const struct synap_graph *g, const struct syna
             pn->in[j].data = g->tensors[n->inputs[j]].data ? p->values[n->inputs[j]].data : NULL;
         }
         struct synap_kctx c = {
-            .graph = g, .node = n, .in = pn->in, .nin = n->ninputs, .out = pn->out,
-            .nout = n->noutputs, .err = err,
+            .graph = g,
+            .node = n,
+            .in = pn->in,
+            .nin = n->ninputs,
+            .out = pn->out,
+            .nout = n->noutputs,
+            .err = err,
         };
         if (pn->k->infer(&c) < 0) {
-            synap_err_prefix(err, "node '%s' (%s)", n->name, synap_op_name(n->op));
+            struct synap_esc e;
+            synap_err_prefix(err, "node '%s' (%s)", synap_esc(&e, n->name), synap_op_name(n->op));
             goto fail;
         }
         if (c.scratch_nbytes > p->scratch_nbytes) p->scratch_nbytes = c.scratch_nbytes;
@@ -186,12 +195,20 @@ int synap_plan_run_node(struct synap_plan *p, size_t i, struct synap_err *err)
     const struct synap_node *n = &p->g->nodes[i];
     struct plan_node *pn = &p->nodes[i];
     struct synap_kctx c = {
-        .graph = p->g, .node = n, .in = pn->in, .nin = n->ninputs, .out = pn->out,
-        .nout = n->noutputs, .scratch_nbytes = p->scratch_nbytes, .scratch = p->scratch,
-        .pool = p->pool, .err = err,
+        .graph = p->g,
+        .node = n,
+        .in = pn->in,
+        .nin = n->ninputs,
+        .out = pn->out,
+        .nout = n->noutputs,
+        .scratch_nbytes = p->scratch_nbytes,
+        .scratch = p->scratch,
+        .pool = p->pool,
+        .err = err,
     };
     if (pn->k->run(&c) < 0) {
-        synap_err_prefix(err, "node '%s' (%s)", n->name, synap_op_name(n->op));
+        struct synap_esc e;
+        synap_err_prefix(err, "node '%s' (%s)", synap_esc(&e, n->name), synap_op_name(n->op));
         return -1;
     }
     if (p->observer)

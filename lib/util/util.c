@@ -131,7 +131,10 @@ struct synap_arena {
 
 enum { ARENA_BLOCK = 64 * 1024 };
 
-struct synap_arena *synap_arena_new(void) { return synap_xcalloc(1, sizeof(struct synap_arena)); }
+struct synap_arena *synap_arena_new(void)
+{
+    return synap_xcalloc(1, sizeof(struct synap_arena));
+}
 
 void synap_arena_free(struct synap_arena *a)
 {
@@ -228,8 +231,7 @@ int synap_file_read(const char *path, struct synap_file *f, struct synap_err *er
     memset(f, 0, sizeof *f);
     if (!strcmp(path, "-")) return read_stream(stdin, "<stdin>", f, err);
     int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return synap_errf(err, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return synap_errf(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
         close(fd);
@@ -301,8 +303,7 @@ int synap_file_write_atomic(const char *path, const void *data, size_t n, struct
     if (!strcmp(path, "-")) {
         if (n && fwrite(data, 1, n, stdout) != n)
             return synap_errf_io(err, "<stdout>: write error: %s", strerror(errno));
-        if (fflush(stdout))
-            return synap_errf_io(err, "<stdout>: write error: %s", strerror(errno));
+        if (fflush(stdout)) return synap_errf_io(err, "<stdout>: write error: %s", strerror(errno));
         return 0;
     }
     if (same_contents(path, data, n)) return 0;
@@ -364,6 +365,34 @@ int synap_mkdirs(const char *path, struct synap_err *err)
     int isdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
     free(p);
     return isdir ? 0 : synap_errf_io(err, "%s: not a directory", path);
+}
+
+const char *synap_escn(struct synap_esc *e, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 60; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
+            e->s[k++] = '\\';
+            e->s[k++] = 'x';
+            e->s[k++] = hex[c >> 4];
+            e->s[k++] = hex[c & 15];
+        } else {
+            e->s[k++] = (char)c;
+        }
+    }
+    if (n > 60) {
+        memcpy(e->s + k, "...", 3);
+        k += 3;
+    }
+    e->s[k] = '\0';
+    return e->s;
+}
+
+const char *synap_esc(struct synap_esc *e, const char *s)
+{
+    return synap_escn(e, s, strlen(s));
 }
 
 double synap_now_ms(void)

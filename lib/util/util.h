@@ -88,6 +88,16 @@ void synap_sha256_final(struct synap_sha256 *s, uint8_t out[32]);
 /* Lower-case hex of the SHA-256 of data; out holds 65 bytes. */
 void synap_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* ---- names from files in messages ----------------------------------------
+ * Control characters, quotes and backslashes become \xNN and long names are
+ * cut at 60 bytes with "...", so a message stays one line whatever a file
+ * holds. The result lives in *e. */
+struct synap_esc {
+    char s[256];
+};
+const char *synap_esc(struct synap_esc *e, const char *s);
+const char *synap_escn(struct synap_esc *e, const char *p, size_t n);
+
 /* ---- misc ---------------------------------------------------------------- */
 double synap_now_ms(void);        /* monotonic clock */
 int synap_default_threads(void);  /* SYNAP_THREADS or the number of cores */

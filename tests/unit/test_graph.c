@@ -163,6 +163,19 @@ static void test_err_prefix_truncates_safely(void **state)
     assert_int_equal(err.code, SYNAP_EINPUT);
 }
 
+static void test_names_escaped_in_messages(void **state)
+{
+    (void)state;
+    struct synap_err err = {0};
+    struct synap_graph *g = chain(1);
+    g->nodes[0].name = "two\nlines 'q'";
+    assert_int_equal(synap_graph_verify(g, "m.ir", &err), -1);
+    assert_string_equal(err.msg, "m.ir: node 'two\\x0alines \\x27q\\x27' (Relu): input 0 'a' is not "
+                                 "produced before the node (graph not topologically sorted, or a cycle)");
+    assert_null(strchr(err.msg, '\n'));
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_prune_dead),
         cmocka_unit_test(test_shape_helpers),
         cmocka_unit_test(test_err_prefix_truncates_safely),
+        cmocka_unit_test(test_names_escaped_in_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
