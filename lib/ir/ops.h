@@ -138,6 +138,9 @@
     OP(ARG_MIN, "ArgMin", reduce, 1, 1, 1, 1)                                                      \
     OP(TOP_K, "TopK", reduce, 2, 2, 2, 2)                                                          \
     OP(CUM_SUM, "CumSum", reduce, 2, 2, 1, 1)                                                      \
+    /* loss.c */                                                                                   \
+    OP(NEGATIVE_LOG_LIKELIHOOD_LOSS, "NegativeLogLikelihoodLoss", loss, 2, 3, 1, 1)                \
+    OP(SOFTMAX_CROSS_ENTROPY_LOSS, "SoftmaxCrossEntropyLoss", loss, 2, 3, 1, 2)                    \
     /* shape.c: ops that only reinterpret or inspect a shape */                                    \
     OP(RESHAPE, "Reshape", shape, 2, 2, 1, 1)                                                      \
     OP(FLATTEN, "Flatten", shape, 1, 1, 1, 1)                                                      \
