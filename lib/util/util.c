@@ -347,6 +347,7 @@ int synap_file_write_atomic(const char *path, const void *data, size_t n, struct
 
 int synap_mkdirs(const char *path, struct synap_err *err)
 {
+    if (!*path) return synap_errf(err, "empty directory name");
     char *p = synap_xstrdup(path);
     for (char *s = p + 1;; s++) {
         if (*s != '/' && *s) continue;
