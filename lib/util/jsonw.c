@@ -136,7 +136,12 @@ void synap_jw_num(struct synap_jw *w, double v)
         return;
     }
     sep(w);
-    snprintf(buf, sizeof buf, "%.17g", v);
+    /* the shortest of %.15g..%.17g that reads back exactly: 58.4, not
+     * 58.399999999999999 */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
     puts_(w, buf);
 }
 
@@ -171,7 +176,7 @@ void synap_jw_canonical(struct synap_jw *w, const struct synap_json *v)
         break;
     case SYNAP_JSON_OBJECT: {
         const char **keys = synap_xmalloc((v->n ? v->n : 1) * sizeof *keys);
-        memcpy(keys, v->keys, v->n * sizeof *keys);
+        if (v->n) memcpy(keys, v->keys, v->n * sizeof *keys); /* keys is NULL for {} */
         qsort(keys, v->n, sizeof *keys, cmp_keys);
         synap_jw_obj_begin(w);
         for (size_t i = 0; i < v->n; i++) {

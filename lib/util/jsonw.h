@@ -10,7 +10,8 @@
 
 /* A writer appends to a growing buffer. Keys are written in the order given;
  * commas and (with pretty) newlines and 2-space indentation are automatic.
- * Numbers: integers exactly; other doubles with %.17g (round-trips);
+ * Numbers: integers exactly; other doubles in the shortest of %.15g..%.17g
+ * that reads back exactly;
  * non-finite numbers are written as null (JSON has no NaN). Strings are
  * escaped (", \, control characters as \u00XX; UTF-8 passed through). */
 struct synap_jw {

@@ -46,7 +46,8 @@ static void test_compact_and_pretty(void **state)
 static void test_canonical_sorts_keys_and_round_trips(void **state)
 {
     (void)state;
-    const char *text = "{\"b\": [1, 2.25, {\"z\": null, \"a\": false}], \"a\": \"x\", \"c\": 1e-7}";
+    const char *text = "{\"b\": [1, 2.25, {\"z\": null, \"a\": false}], \"a\": \"x\", \"c\": 1e-7, "
+                       "\"d\": {}, \"e\": 58.4, \"f\": 0.1}";
     struct synap_arena *a = synap_arena_new();
     struct synap_err err = {0};
     const struct synap_json *v = synap_json_parse(a, text, strlen(text), "t.json", &err);
@@ -56,7 +57,7 @@ static void test_canonical_sorts_keys_and_round_trips(void **state)
     synap_jw_canonical(&w, v);
     char *s = synap_jw_finish(&w, NULL);
     assert_string_equal(s, "{\"a\":\"x\",\"b\":[1,2.25,{\"a\":false,\"z\":null}],"
-                           "\"c\":9.9999999999999995e-08}");
+                           "\"c\":1e-07,\"d\":{},\"e\":58.4,\"f\":0.1}");
     const struct synap_json *back = synap_json_parse(a, s, strlen(s), "back.json", &err);
     assert_non_null(back);
     assert_true(synap_json_as_number(synap_json_get(back, "c"), 0) == 1e-7);
