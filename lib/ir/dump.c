@@ -169,6 +169,29 @@ static void put_meta(FILE *out, const struct synap_graph *g)
     msgpack_unpacked_destroy(&up);
 }
 
+/* stage sections, one line each: "section codegen: {...}" */
+static void put_sections(FILE *out, const struct synap_graph *g)
+{
+    if (!g->sections || !g->sections_nbytes) return;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (msgpack_unpack_next(&up, (const char *)g->sections, g->sections_nbytes, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_MAP) {
+        fprintf(out, "sections: <%zu bytes of invalid msgpack>\n", g->sections_nbytes);
+    } else {
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            fputs("section ", out);
+            put_msgpack(out, &up.data.via.map.ptr[i].key);
+            fputs(": ", out);
+            put_msgpack(out, &up.data.via.map.ptr[i].val);
+            fputc('\n', out);
+        }
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
 static void put_tensor(FILE *out, const struct synap_graph *g, size_t i)
 {
     const struct synap_tensor *t = &g->tensors[i];
@@ -236,7 +259,7 @@ static void put_node(FILE *out, const struct synap_graph *g, size_t i)
 
 int synap_ir_dump(const struct synap_graph *g, FILE *out)
 {
-    fprintf(out, "synap-ir 1  producer: %s\n", g->producer ? g->producer : "");
+    fprintf(out, "synap-ir 2  producer: %s\n", g->producer ? g->producer : "");
     fputs("inputs:", out);
     for (size_t k = 0; k < g->ninputs; k++) {
         fputs(k ? ", " : " ", out);
@@ -249,6 +272,7 @@ int synap_ir_dump(const struct synap_graph *g, FILE *out)
     }
     fputc('\n', out);
     put_meta(out, g);
+    put_sections(out, g);
     fputs("tensors:\n", out);
     for (size_t i = 0; i < g->ntensors; i++)
         put_tensor(out, g, i);

@@ -306,7 +306,7 @@ static void test_file_weights_in_place(void **state)
 /* ---- dump --------------------------------------------------------------------- */
 /* sha256 prefixes checked with Python: hashlib.sha256(np.array(w, np.float32).tobytes()) */
 static const char expected_dump[] =
-    "synap-ir 1  producer: test-producer 1.0\n"
+    "synap-ir 2  producer: test-producer 1.0\n"
     "inputs: %0 'input'\n"
     "outputs: %9 'output', %5 'clip \\'x\\'\\n'\n"
     "meta: {'source': 'model.onnx', 'opset': 17, 'x': [1.5, -2]}\n"
@@ -801,6 +801,13 @@ static void test_sections(void **state)
     assert_int_equal(synap_ir_section_get(r, "codegen", &v, &nv, &err), 1);
     assert_int_equal(v[0], 0x02);
     assert_int_equal(synap_ir_section_get(r, "missing", &v, &nv, &err), 0);
+    char *text = NULL;
+    size_t ntext = 0;
+    FILE *mf = open_memstream(&text, &ntext);
+    assert_int_equal(synap_ir_dump(r, mf), 0);
+    fclose(mf);
+    assert_non_null(strstr(text, "\nsection 'codegen': 2\n"));
+    free(text);
     synap_ir_section_set(r, "alpha", NULL, 0);
     synap_ir_section_set(r, "codegen", NULL, 0);
     assert_null(r->sections);
