@@ -1,4 +1,5 @@
-/* synap-run: run an IR file on inputs (.npy, .png, random, zero) and time it. */
+/* synap-run: run an IR file or a model.synap on inputs (.npy, .png, raw, random, zero,
+ * value:N), time it like synap_cli and optionally profile it per fused layer. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,37 +7,59 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistd.h>
+
 #include "image/image.h"
+#include "runtime/bundle.h"
 #include "runtime/plan.h"
 #include "util/npy.h"
 
 static const char usage[] =
-    "usage: synap-run MODEL.ir [INPUT...] [options]\n"
+    "usage: synap-run MODEL [INPUT...] [options]\n"
     "\n"
-    "Runs MODEL.ir with the float reference interpreter and prints its outputs.\n"
+    "Runs MODEL (an IR file, or a model.synap archive made by synap convert) with\n"
+    "the float reference interpreter and prints its outputs. A model.synap runs\n"
+    "subgraph by subgraph in dependency order; independent subgraphs run concurrently.\n"
     "One INPUT per model input, in order (missing ones are `random`):\n"
     "  FILE.npy   a NumPy array of the input's shape (any numeric dtype: converted)\n"
     "  FILE.png   an 8-bit image whose size matches the input (NCHW or NHWC, 1 or 3\n"
     "             channels); raw pixel values 0..255, no resizing or normalization\n"
+    "  FILE       any other file: raw bytes, exactly the input's size, in its dtype\n"
     "  random     uniform values in [0, 1) (integers: 0..9), fixed seed\n"
     "  zero       zeros\n"
+    "  value:N    every element N\n"
     "\n"
     "options:\n"
-    "  --out-dir DIR   write output_K.npy (K = output index) into DIR\n"
-    "  -r, --repeat N  run N times and print the timings (default 1)\n"
+    "  --out-dir DIR, --dump-out DIR\n"
+    "                  write output_K.npy (K = output index) into DIR\n"
+    "  -r, --repeat N  run N times (default 1)\n"
+    "  --profiling FILE\n"
+    "                  write the time, estimated cycles and bytes of every fused layer\n"
+    "                  (codegen's layers; one per node without codegen) of the last run\n"
     "  --threads N     threads for the kernels (default: SYNAP_THREADS or every core)\n"
+    "  --no-arena      ignore codegen's memory plan (every tensor its own buffer)\n"
     "  -q, --quiet     print only the timing line\n"
     "  -h, --help      this text\n"
     "  --version       print the version\n"
     "\n"
-    "Prints each output's name, type and shape (and its values when it has at most\n"
-    "32 elements), then\n"
+    "Prints each input, then `Predict #i: x ms` per run, each output's name, type and\n"
+    "shape (and its values when it has at most 32 elements), then\n"
     "  Inference timings (ms):  load: ..  init: ..  min: ..  median: ..  max: ..  stddev: ..  mean: ..\n"
-    "load = reading the model, init = preparing the plan (shapes, buffers).\n"
+    "load = reading the model, init = preparing the plans (shapes, buffers).\n"
     "Exit status: 0 success, 1 bad input or options, 2 I/O or internal failure.\n";
 
-static void die_err(const struct synap_err *e)
+/* freed on the way out, also on errors */
+static struct synap_bundle *loaded;
+static struct synap_file model_file;
+static double *times;
+
+static void die_err(struct synap_err *e)
 {
+    synap_bundle_free(loaded);
+    synap_file_close(&model_file);
+    free(times);
+    for (char *c = e->msg; *c; c++) /* one line, whatever a damaged file held */
+        if ((unsigned char)*c < 0x20) *c = '?';
     fprintf(stderr, "synap-run: %s\n", e->msg);
     exit(e->code == SYNAP_EIO ? 2 : 1);
 }
@@ -117,8 +140,37 @@ static int fill_input(struct synap_value *in, const char *name, const char *spec
         synap_image_free(&img);
         return 0;
     }
-    return synap_errf(err, "%s: unknown input (expected FILE.npy, FILE.png, random or zero)",
-                      spec);
+    if (!strncmp(spec, "value:", 6)) {
+        char *end;
+        double x = strtod(spec + 6, &end);
+        if (end == spec + 6 || *end || !isfinite(x))
+            return synap_errf(err, "%s: expected value:N with N a number", spec);
+        for (int64_t i = 0; i < n; i++) {
+            if (synap_dtype_is_float(in->dtype) || x != floor(x))
+                synap_value_set_f64(in, i, x);
+            else
+                synap_value_set_i64(in, i, (int64_t)x);
+        }
+        return 0;
+    }
+    /* anything else: a raw file of exactly the input's bytes */
+    struct synap_file f;
+    if (synap_file_read(spec, &f, err) < 0) {
+        if (err->code == SYNAP_EIO && access(spec, F_OK) < 0)
+            return synap_errf(err, "%s: no such file (an input is FILE.npy, FILE.png, a raw "
+                                   "FILE, random, zero or value:N)", spec);
+        return -1;
+    }
+    if (f.size != nbytes) {
+        size_t got = f.size;
+        synap_file_close(&f);
+        return synap_errf(err, "%s: %zu bytes, input '%s' (%s %s) needs exactly %zu", spec, got,
+                          name, synap_dtype_name(in->dtype),
+                          synap_shape_str(in->rank, in->dims, b, sizeof b), nbytes);
+    }
+    memcpy(in->data, f.data, nbytes);
+    synap_file_close(&f);
+    return 0;
 }
 
 static void print_output(size_t k, const char *name, const struct synap_value *v)
@@ -162,19 +214,22 @@ static long parse_count(const char *s, const char *what)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"out-dir", required_argument, 0, 'o'}, {"repeat", required_argument, 0, 'r'},
-        {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0},
+        {"out-dir", required_argument, 0, 'o'},  {"dump-out", required_argument, 0, 'o'},
+        {"repeat", required_argument, 0, 'r'},   {"threads", required_argument, 0, 't'},
+        {"profiling", required_argument, 0, 'P'}, {"no-arena", no_argument, 0, 'A'},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},        {0, 0, 0, 0},
     };
-    const char *out_dir = NULL;
+    const char *out_dir = NULL, *profiling = NULL;
     long repeat = 1, threads = 0;
-    int quiet = 0, c;
+    int quiet = 0, no_arena = 0, c;
     while ((c = getopt_long(argc, argv, "r:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out_dir = optarg; break;
         case 'r': repeat = parse_count(optarg, "--repeat"); break;
         case 't': threads = parse_count(optarg, "--threads"); break;
+        case 'P': profiling = optarg; break;
+        case 'A': no_arena = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("synap-run %s\n", SYNAP_VERSION); return 0;
@@ -188,50 +243,62 @@ int main(int argc, char **argv)
     const char *model = argv[optind++];
     struct synap_err err = {0};
 
+    /* IR or model.synap, told apart by content; an IR becomes a bundle of one
+     * subgraph so both run, time and profile the same way */
     double t0 = synap_now_ms();
-    struct synap_graph *g = synap_ir_read(model, &err);
-    if (!g) die_err(&err);
-    double t1 = synap_now_ms();
-    struct synap_plan_opts po = {.nthreads = (int)threads};
-    struct synap_plan *p = synap_plan_new(g, &po, &err);
-    if (!p) {
-        synap_err_prefix(&err, "%s", model);
-        die_err(&err);
+    struct synap_file *f = &model_file;
+    if (synap_file_read(model, f, &err) < 0) die_err(&err);
+    struct synap_bundle *b;
+    if (synap_bundle_is_zip(f->data, f->size)) {
+        b = synap_bundle_open_mem(f->data, f->size, model, &err);
+    } else {
+        struct synap_graph *g = synap_ir_read_mem(f->data, f->size, model, &err);
+        if (!g) die_err(&err);
+        g->file = *f; /* the graph owns the mapping now */
+        memset(f, 0, sizeof *f);
+        b = synap_bundle_from_graph(g, model, &err);
     }
+    if (!b) die_err(&err);
+    loaded = b;
+    double t1 = synap_now_ms();
+    struct synap_bundle_opts bo = {
+        .nthreads = (int)threads, .no_arena = no_arena, .profile = profiling != NULL};
+    if (synap_bundle_prepare(b, &bo, &err) < 0) die_err(&err);
     double t2 = synap_now_ms();
 
+    size_t ninputs = synap_bundle_ninputs(b), noutputs = synap_bundle_noutputs(b);
     size_t ngiven = (size_t)(argc - optind);
-    if (ngiven > g->ninputs) {
+    if (ngiven > ninputs) {
         fprintf(stderr, "synap-run: %s: %zu inputs given, the model has %zu\n", model, ngiven,
-                g->ninputs);
+                ninputs);
+        synap_bundle_free(b);
+        synap_file_close(f);
         return 1;
     }
-    for (size_t i = 0; i < g->ninputs; i++) {
+    for (size_t i = 0; i < ninputs; i++) {
         const char *spec = i < ngiven ? argv[optind + (int)i] : "random";
-        const char *name = g->tensors[g->inputs[i]].name;
-        if (fill_input(synap_plan_input(p, i), name, spec, &err) < 0) die_err(&err);
+        const char *name = synap_bundle_input_name(b, i);
+        struct synap_value *v = synap_bundle_input(b, i);
+        if (fill_input(v, name, spec, &err) < 0) die_err(&err);
         if (!quiet) {
             char s[160];
-            const struct synap_value *v = synap_plan_input(p, i);
             printf("Input %zu '%s' %s %s <- %s\n", i, name, synap_dtype_name(v->dtype),
                    synap_shape_str(v->rank, v->dims, s, sizeof s), spec);
         }
     }
 
-    double *times = synap_xmalloc((size_t)repeat * sizeof *times);
+    times = synap_xmalloc((size_t)repeat * sizeof *times);
     for (long r = 0; r < repeat; r++) {
         double s = synap_now_ms();
-        if (synap_plan_run(p, &err) < 0) {
-            synap_err_prefix(&err, "%s", model);
-            die_err(&err);
-        }
+        if (synap_bundle_run(b, &err) < 0) die_err(&err);
         times[r] = synap_now_ms() - s;
+        if (!quiet) printf("Predict #%ld: %.2f ms\n", r, times[r]);
     }
 
     if (out_dir && synap_mkdirs(out_dir, &err) < 0) die_err(&err);
-    for (size_t k = 0; k < g->noutputs; k++) {
-        const struct synap_value *v = synap_plan_output(p, k);
-        if (!quiet) print_output(k, g->tensors[g->outputs[k]].name, v);
+    for (size_t k = 0; k < noutputs; k++) {
+        const struct synap_value *v = synap_bundle_output(b, k);
+        if (!quiet) print_output(k, synap_bundle_output_name(b, k), v);
         if (out_dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/output_%zu.npy", out_dir, k);
@@ -241,6 +308,12 @@ int main(int argc, char **argv)
 
     double sum = 0, sq = 0;
     for (long r = 0; r < repeat; r++) sum += times[r];
+    if (profiling) {
+        char *text = synap_bundle_profile_text(b, (long)getpid(), repeat, sum * 1000.0,
+                                               times[repeat - 1] * 1000.0);
+        if (synap_file_write_atomic(profiling, text, strlen(text), &err) < 0) die_err(&err);
+        free(text);
+    }
     double mean = sum / (double)repeat;
     for (long r = 0; r < repeat; r++) sq += (times[r] - mean) * (times[r] - mean);
     qsort(times, (size_t)repeat, sizeof *times, cmp_double);
@@ -249,7 +322,7 @@ int main(int argc, char **argv)
            "stddev: %.2f  mean: %.2f\n",
            t1 - t0, t2 - t1, times[0], median, times[repeat - 1], sqrt(sq / (double)repeat), mean);
     free(times);
-    synap_plan_free(p);
-    synap_graph_free(g);
+    synap_bundle_free(b);
+    synap_file_close(f);
     return 0;
 }
