@@ -8,6 +8,7 @@
 
 #include "onnx.pb-c.h"
 #include "onnx/onnx.h"
+#include "tflite/tflite.h"
 #include "pipeline/stage.h"
 #include "util/npy.h"
 
@@ -190,6 +191,14 @@ static void walk_graph(struct paths *p, const Onnx__GraphProto *g, int depth)
     }
 }
 
+/* TFLite FlatBuffers carry the file identifier "TFL3" at byte 4; anything
+ * else is read as ONNX (whose parser reports what it is not). */
+static int is_tflite(const struct synap_stage_ctx *c)
+{
+    const struct synap_file *f = &c->input_data[0];
+    return f->size >= 8 && !memcmp(f->data + 4, "TFL3", 4);
+}
+
 static int extra_files(struct synap_stage_ctx *c, const char ***out, size_t *n)
 {
     struct paths p = {.arena = c->arena};
@@ -208,7 +217,7 @@ static int extra_files(struct synap_stage_ctx *c, const char ***out, size_t *n)
     }
     /* A model from stdin has no folder for external data to live in. */
     const char *model = c->inputs[0];
-    if (strcmp(model, "-")) {
+    if (strcmp(model, "-") && !is_tflite(c)) {
         char *dir = synap_arena_strdup(c->arena, model);
         char *slash = strrchr(dir, '/');
         if (slash)
@@ -289,6 +298,15 @@ static int compute(struct synap_stage_ctx *c)
         opts.nvalues++;
     }
     const char *model = c->inputs[0];
+    if (is_tflite(c)) {
+        /* the graph may point into the bytes, which live until the tool exits */
+        g = synap_tflite_import_mem(c->input_data[0].data, c->input_data[0].size,
+                                    strcmp(model, "-") ? model : "<stdin>", &opts, c->err);
+        if (!g) goto out;
+        if (synap_ir_serialize(g, &c->out[0], &c->out_n[0], c->err) < 0) goto out;
+        rc = 0;
+        goto out;
+    }
     if (!strcmp(model, "-")) {
         tmp = stdin_to_tmpfile(c);
         if (!tmp) goto out;
@@ -313,8 +331,8 @@ out:
 
 static const struct synap_stage_desc desc = {
     .name = "import",
-    .summary = "Imports an ONNX model (opsets 6-18) into the synap IR, with shape inference\n"
-               "and constant folding.",
+    .summary = "Imports an ONNX model (opsets 6-18) or a float TFLite model into the synap IR,\n"
+               "with shape inference and constant folding.",
     .min_inputs = 1,
     .max_inputs = 1,
     .noutputs = 1,

@@ -1,0 +1,533 @@
+/* Runs the shared TFLite reference cases (SHARED/models/tflite/<model>/ref/<case>/case.json,
+ * outputs computed by ArmNN CpuRef) through synap_tflite_import and the float interpreter.
+ * Adapted from tests/models/model_cases.c (same case format, tolerances and report).
+ *
+ * case.json (see SHARED/models/MANIFEST.md): `model` relative to the case
+ * folder; `inputs[k]` {file, name, dtype, shape}; `outputs[k]` {file, name,
+ * dtype, shape, atol}; case-level `atol` and `rtol`. An output matches when
+ * |got - want| <= atol + rtol |want| elementwise, with the output's atol when
+ * it has one, else the case's (integers: atol counts steps).
+ *
+ * Policy: the graph is imported with the case's input shapes; every input
+ * is fed at run time (TFLite integer inputs are data, not shape arguments).
+ * Outputs are matched to graph outputs by name (by position when the graph
+ * has no output of that name).
+ *
+ * Each case runs in a forked child (crash -> CRASH, alarm -> TIMEOUT) and
+ * prints one line, e.g.
+ *   PASS blazeface_front_128/astronaut max_abs_diff=3.1e-06 (atol 2e-04)
+ * naming for a FAIL the element furthest outside its tolerance. Known
+ * failures are listed in an expected-failures file ("model/case<TAB>STATUS:
+ * reason"). The last line is "<P> passed, <F> failed" with F counting
+ * unlisted failures, listed cases that pass and crashes; exit 0 when F is 0,
+ * 1 otherwise, 77 when the shared folder is absent, 2 on a usage error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tflite/tflite.h"
+#include "runtime/plan.h"
+#include "util/json.h"
+#include "util/npy.h"
+
+struct mcase {
+    char *id;  /* "blazeface_front_128/astronaut" */
+    char *dir; /* the case folder */
+    enum harness_status status;
+};
+
+struct run {
+    struct mcase *cases;
+    size_t ncases;
+    struct harness_expect *expect;
+    size_t nexpect;
+    int verbose;
+    int nthreads;
+    size_t counts[HARNESS_NSTATUS];
+    size_t nunexpected;
+};
+
+/* ---- one case, in the child ------------------------------------------------------ */
+
+struct tensor_io {
+    const char *name;
+    struct synap_value v; /* data malloc'd by synap_npy_read */
+    double atol;
+};
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Reads the .npy named by entry `e` of case.json and checks it against the
+ * entry's dtype and shape. */
+static int read_entry(const struct synap_json *e, const char *what, size_t k, struct tensor_io *t,
+                      char *reason, size_t n)
+{
+    const char *file = synap_json_as_string(synap_json_get(e, "file"));
+    const char *dtype = synap_json_as_string(synap_json_get(e, "dtype"));
+    const struct synap_json *shape = synap_json_get(e, "shape");
+    t->name = synap_json_as_string(synap_json_get(e, "name"));
+    if (!file || !t->name || !dtype || !synap_json_is_array(shape)) {
+        snprintf(reason, n, "case.json: %s %zu: needs file, name, dtype and shape", what, k);
+        return -1;
+    }
+    struct synap_err err = {0};
+    if (synap_npy_read(file, &t->v, &err)) {
+        snprintf(reason, n, "%s", err.msg);
+        return -1;
+    }
+    if (strcmp(synap_dtype_name(t->v.dtype), dtype) != 0) {
+        snprintf(reason, n, "%s: dtype %s, case.json says %s", file, synap_dtype_name(t->v.dtype),
+                 dtype);
+        return -1;
+    }
+    int ok = synap_json_length(shape) == (size_t)t->v.rank;
+    for (int d = 0; ok && d < t->v.rank; d++) {
+        int64_t x;
+        ok = !synap_json_as_int64(synap_json_index(shape, (size_t)d), &x) && x == t->v.dims[d];
+    }
+    if (!ok) {
+        char s[128];
+        snprintf(reason, n, "%s: shape %s does not match case.json", file,
+                 synap_shape_str(t->v.rank, t->v.dims, s, sizeof s));
+        return -1;
+    }
+    return 0;
+}
+
+static enum harness_status run_case(const struct run *R, const struct mcase *mc, char *reason,
+                                    size_t n)
+{
+    /* relative paths: the model is named relative to the case folder */
+    if (chdir(mc->dir)) {
+        snprintf(reason, n, "%s: %s", mc->dir, strerror(errno));
+        return HARNESS_FAIL;
+    }
+    enum harness_status st = HARNESS_FAIL;
+    struct synap_arena *arena = synap_arena_new();
+    struct tensor_io *ins = NULL, *outs = NULL;
+    size_t nin = 0, nout = 0;
+    struct synap_onnx_shape *shapes = NULL;
+    struct synap_onnx_value *values = NULL;
+    struct synap_graph *g = NULL;
+    struct synap_plan *p = NULL;
+    struct synap_err err = {0};
+
+    const struct synap_json *c = synap_json_read(arena, "case.json", &err);
+    if (!c) {
+        snprintf(reason, n, "%s", err.msg);
+        goto out;
+    }
+    const char *model = synap_json_as_string(synap_json_get(c, "model"));
+    const struct synap_json *jin = synap_json_get(c, "inputs"),
+                            *jout = synap_json_get(c, "outputs");
+    double case_atol = synap_json_as_number(synap_json_get(c, "atol"), NAN);
+    double rtol = synap_json_as_number(synap_json_get(c, "rtol"), NAN);
+    if (!model || !synap_json_is_array(jin) || !synap_json_is_array(jout) || isnan(rtol)) {
+        snprintf(reason, n, "case.json: needs model, inputs, outputs and rtol");
+        goto out;
+    }
+    nin = synap_json_length(jin);
+    nout = synap_json_length(jout);
+    ins = calloc(nin + 1, sizeof *ins);
+    outs = calloc(nout + 1, sizeof *outs);
+    for (size_t k = 0; k < nin; k++)
+        if (read_entry(synap_json_index(jin, k), "input", k, &ins[k], reason, n)) goto out;
+    for (size_t k = 0; k < nout; k++) {
+        const struct synap_json *e = synap_json_index(jout, k);
+        if (read_entry(e, "output", k, &outs[k], reason, n)) goto out;
+        outs[k].atol = synap_json_as_number(synap_json_get(e, "atol"), case_atol);
+        if (isnan(outs[k].atol)) {
+            snprintf(reason, n, "case.json: output %zu has no atol (nor has the case)", k);
+            goto out;
+        }
+    }
+
+    struct synap_onnx_opts opts = {0};
+    shapes = calloc(nin + 1, sizeof *shapes);
+    values = calloc(nin + 1, sizeof *values);
+    for (size_t k = 0; k < nin; k++) {
+        const struct synap_value *v = &ins[k].v;
+        shapes[opts.nshapes].name = ins[k].name;
+        shapes[opts.nshapes].rank = v->rank;
+        memcpy(shapes[opts.nshapes].dims, v->dims, sizeof v->dims);
+        opts.nshapes++;
+    }
+    opts.shapes = shapes;
+    opts.values = values;
+    g = synap_tflite_import(model, &opts, &err);
+    if (!g) {
+        snprintf(reason, n, "%s", err.msg);
+        st = strstr(err.msg, "unsupported") || strstr(err.msg, "not supported")
+                 ? HARNESS_UNSUPPORTED
+                 : HARNESS_FAIL;
+        goto out;
+    }
+    struct synap_plan_opts po = {.nthreads = R->nthreads};
+    p = synap_plan_new(g, &po, &err);
+    if (!p) {
+        snprintf(reason, n, "plan: %s", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < g->ninputs; i++) {
+        const char *name = g->tensors[g->inputs[i]].name;
+        const struct synap_value *src = NULL;
+        for (size_t k = 0; k < nin; k++)
+            if (!strcmp(ins[k].name, name)) src = &ins[k].v;
+        struct synap_value *dst = synap_plan_input(p, i);
+        if (!src || !dst) {
+            snprintf(reason, n, "graph input '%s' is not among the case's inputs", name);
+            goto out;
+        }
+        int64_t ne = synap_value_nelem(src);
+        if (ne != synap_value_nelem(dst)) {
+            snprintf(reason, n, "graph input '%s': the plan's buffer does not match the data",
+                     name);
+            goto out;
+        }
+        synap_convert(dst->dtype, dst->data, src->dtype, src->data, ne);
+    }
+    double t0 = synap_now_ms();
+    if (synap_plan_run(p, &err)) {
+        snprintf(reason, n, "run: %s", err.msg);
+        goto out;
+    }
+    double ms = synap_now_ms() - t0;
+
+    /* The summary names the output closest to (or furthest beyond) its atol. */
+    double worst_ratio = -1, worst_diff = 0, worst_atol = 0;
+    for (size_t k = 0; k < nout; k++) {
+        size_t gi = k;
+        for (size_t i = 0; i < g->noutputs; i++)
+            if (!strcmp(g->tensors[g->outputs[i]].name, outs[k].name)) gi = i;
+        if (gi >= g->noutputs) {
+            snprintf(reason, n, "output %zu '%s': the graph has only %zu outputs", k, outs[k].name,
+                     g->noutputs);
+            goto out;
+        }
+        const struct synap_value *got = synap_plan_output(p, gi);
+        struct harness_cmp cmp;
+        int64_t int_atol = (int64_t)outs[k].atol;
+        int r = got ? harness_compare(got, &outs[k].v, outs[k].atol, rtol, int_atol, &cmp) : -1;
+        if (r < 0) {
+            snprintf(reason, n, "output %zu '%s': %s", k, outs[k].name, got ? cmp.msg : "no value");
+            goto out;
+        }
+        if (r > 0) {
+            char at[160];
+            harness_index_str(outs[k].v.rank, outs[k].v.dims, cmp.worst, at, sizeof at);
+            snprintf(reason, n,
+                     "output %zu '%s' element %s: got %.7g, expected %.7g (|diff| %.3g > tol "
+                     "%.3g); %lld of %lld elements outside, max_abs_diff=%.1e (atol %.0e)",
+                     k, outs[k].name, at, cmp.worst_got, cmp.worst_want,
+                     fabs(cmp.worst_got - cmp.worst_want), cmp.worst_tol, (long long)cmp.nbad,
+                     (long long)cmp.nelem, cmp.max_abs_diff, outs[k].atol);
+            goto out;
+        }
+        double ratio = outs[k].atol > 0 ? cmp.max_abs_diff / outs[k].atol : cmp.max_abs_diff;
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
+            worst_diff = cmp.max_abs_diff;
+            worst_atol = outs[k].atol;
+        }
+    }
+    if (R->verbose)
+        snprintf(reason, n, "max_abs_diff=%.1e (atol %.0e) run %.0f ms", worst_diff, worst_atol,
+                 ms);
+    else
+        snprintf(reason, n, "max_abs_diff=%.1e (atol %.0e)", worst_diff, worst_atol);
+    st = HARNESS_PASS;
+out:
+    synap_plan_free(p);
+    synap_graph_free(g);
+    free(shapes);
+    free(values);
+    for (size_t k = 0; ins && k < nin; k++)
+        free(ins[k].v.data);
+    for (size_t k = 0; outs && k < nout; k++)
+        free(outs[k].v.data);
+    free(ins);
+    free(outs);
+    synap_arena_free(arena);
+    return st;
+}
+
+static enum harness_status case_fn(void *ctx, size_t i, char *reason, size_t n)
+{
+    const struct run *R = ctx;
+    return run_case(R, &R->cases[i], reason, n);
+}
+
+/* ---- the parent ------------------------------------------------------------------ */
+
+static void done_fn(void *ctx, size_t i, enum harness_status s, const char *reason)
+{
+    struct run *R = ctx;
+    struct mcase *mc = &R->cases[i];
+    mc->status = s;
+    R->counts[s]++;
+    struct harness_expect *e = harness_expect_find(R->expect, R->nexpect, mc->id);
+    if (e) e->seen = 1;
+    const char *note = "";
+    int unexpected = 0;
+    if (s == HARNESS_CRASH) {
+        unexpected = 1;
+    } else if (s == HARNESS_PASS) {
+        if (e) {
+            unexpected = 1;
+            note = " (listed as failing: remove it from the expected failures)";
+        }
+    } else if (!e) {
+        unexpected = 1;
+        note = " (not in the expected failures)";
+    } else if (e->status != HARNESS_NSTATUS && e->status != s) {
+        unexpected = 1;
+        note = " (listed with another status)";
+    } else {
+        note = " (expected)";
+    }
+    R->nunexpected += (size_t)unexpected;
+    /* every case is printed: there are few, and the numbers are the point */
+    printf("%s %s %s%s\n", harness_status_name(s), mc->id, reason, note);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of a folder (no dot files); caller frees each and the array. */
+static char **list_dir(const char *path, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            v = synap_xrealloc(v, cap * sizeof *v);
+        }
+        v[(*n)++] = synap_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n) qsort(v, *n, sizeof *v, cmp_str);
+    return v;
+}
+
+static void list_cases(struct run *R, const char *root, char **filters, size_t nfilters)
+{
+    size_t nm, cap = 0;
+    char **models = list_dir(root, &nm);
+    for (size_t m = 0; m < nm; m++) {
+        char refdir[4400];
+        snprintf(refdir, sizeof refdir, "%s/%s/ref", root, models[m]);
+        size_t nc;
+        char **cases = list_dir(refdir, &nc);
+        for (size_t c = 0; c < nc; c++) {
+            char id[1024], dir[4800], json[5000];
+            snprintf(id, sizeof id, "%s/%s", models[m], cases[c]);
+            snprintf(dir, sizeof dir, "%s/%s", refdir, cases[c]);
+            snprintf(json, sizeof json, "%s/case.json", dir);
+            int match = !nfilters;
+            for (size_t f = 0; f < nfilters; f++)
+                if (strstr(id, filters[f])) match = 1;
+            if (match && is_file(json)) {
+                if (R->ncases == cap) {
+                    cap = cap ? 2 * cap : 64;
+                    R->cases = synap_xrealloc(R->cases, cap * sizeof *R->cases);
+                }
+                R->cases[R->ncases++] =
+                    (struct mcase){.id = synap_xstrdup(id), .dir = synap_xstrdup(dir)};
+            }
+            free(cases[c]);
+        }
+        free(cases);
+        free(models[m]);
+    }
+    free(models);
+}
+
+static int cmp_case_id(const void *a, const void *b)
+{
+    return strcmp((*(const struct mcase *const *)a)->id, (*(const struct mcase *const *)b)->id);
+}
+
+/* Writes the expected-failures file from this run: the cases that did not
+ * pass, each with the reason it reported (reasons[i], kept by done_keep). */
+static int write_expected(const struct run *R, char **reasons, const char *path)
+{
+    struct mcase **sorted = synap_xmalloc((R->ncases + 1) * sizeof *sorted);
+    size_t ns = 0;
+    for (size_t i = 0; i < R->ncases; i++)
+        if (R->cases[i].status != HARNESS_PASS) sorted[ns++] = &R->cases[i];
+    qsort(sorted, ns, sizeof *sorted, cmp_case_id);
+    size_t cap = 4096, len = 0;
+    char *buf = synap_xmalloc(cap);
+    static const char head[] =
+        "# Real-model reference cases (SHARED/models/tflite/*/ref/*) that do not pass yet:\n"
+        "# model/case<TAB>STATUS: reason, sorted. Regenerate with\n"
+        "#   tflite_cases --shared DIR --write-expected FILE\n";
+    memcpy(buf, head, sizeof head - 1);
+    len = sizeof head - 1;
+    for (size_t i = 0; i < ns; i++) {
+        size_t idx = (size_t)(sorted[i] - R->cases);
+        char line[2048];
+        int n = snprintf(line, sizeof line, "%s\t%s: %s\n", sorted[i]->id,
+                         harness_status_name(sorted[i]->status), reasons[idx] ? reasons[idx] : "");
+        if (n < 0) continue;
+        size_t ln = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+        if (line[ln - 1] != '\n') line[ln - 1] = '\n';
+        while (len + ln > cap)
+            cap *= 2;
+        buf = synap_xrealloc(buf, cap);
+        memcpy(buf + len, line, ln);
+        len += ln;
+    }
+    struct synap_err err = {0};
+    int rc = synap_file_write_atomic(path, buf, len, &err);
+    if (rc) fprintf(stderr, "tflite_cases: %s\n", err.msg);
+    free(buf);
+    free(sorted);
+    return rc;
+}
+
+/* done_fn plus keeping the reasons for --write-expected. */
+struct run_ext {
+    struct run *R;
+    char **reasons;
+};
+
+static void done_keep(void *ctx, size_t i, enum harness_status s, const char *reason)
+{
+    struct run_ext *X = ctx;
+    X->reasons[i] = synap_xstrdup(reason);
+    done_fn(X->R, i, s, reason);
+}
+
+static enum harness_status case_keep(void *ctx, size_t i, char *reason, size_t n)
+{
+    struct run_ext *X = ctx;
+    return case_fn(X->R, i, reason, n);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tflite_cases [--shared DIR] [--filter SUBSTR]... [--expected FILE]\n"
+            "                   [--write-expected FILE] [-v] [-j N] [--threads N] [--timeout S]\n"
+            "Runs every DIR/models/tflite/<model>/ref/<case>/case.json (DIR defaults to\n"
+            "../shared) and compares the outputs with the reference .npy files.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *shared = "../shared";
+    const char *expected = NULL, *write_to = NULL;
+    char **filters = calloc((size_t)argc + 1, sizeof *filters);
+    size_t nfilters = 0;
+    int njobs = 1;
+    long timeout_s = 600;
+    struct run R = {.nthreads = 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-v")) {
+            R.verbose = 1;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            free(filters);
+            return 0;
+        } else if (val && !strcmp(a, "--shared")) {
+            shared = argv[++i];
+        } else if (val && !strcmp(a, "--filter")) {
+            filters[nfilters++] = argv[++i];
+        } else if (val && !strcmp(a, "--expected")) {
+            expected = argv[++i];
+        } else if (val && !strcmp(a, "--write-expected")) {
+            write_to = argv[++i];
+        } else if (val &&
+                   (!strcmp(a, "-j") || !strcmp(a, "--threads") || !strcmp(a, "--timeout"))) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || n < 1 || n > 100000) {
+                fprintf(stderr, "tflite_cases: %s: expected a positive count, got '%s'\n", a, val);
+                free(filters);
+                return 2;
+            }
+            if (!strcmp(a, "-j"))
+                njobs = n > 256 ? 256 : (int)n;
+            else if (!strcmp(a, "--threads"))
+                R.nthreads = n > 256 ? 256 : (int)n;
+            else
+                timeout_s = n;
+            i++;
+        } else {
+            fprintf(stderr, "tflite_cases: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            free(filters);
+            return 2;
+        }
+    }
+    char root[4096];
+    snprintf(root, sizeof root, "%s/models/tflite", shared);
+    if (!is_dir(root)) {
+        printf("SKIP: %s not found\n", root);
+        free(filters);
+        return 77;
+    }
+    if (expected) {
+        char err[1024];
+        if (harness_expect_read(expected, &R.expect, &R.nexpect, err, sizeof err)) {
+            fprintf(stderr, "tflite_cases: %s\n", err);
+            free(filters);
+            return 2;
+        }
+    }
+    list_cases(&R, root, filters, nfilters);
+    struct run_ext X = {&R, calloc(R.ncases + 1, sizeof(char *))};
+    harness_run(R.ncases, njobs, (unsigned)timeout_s, case_keep, done_keep, &X);
+
+    printf("models: %zu passed, %zu failed, %zu unsupported", R.counts[HARNESS_PASS],
+           R.counts[HARNESS_FAIL], R.counts[HARNESS_UNSUPPORTED]);
+    if (R.counts[HARNESS_CRASH]) printf(", %zu crashed", R.counts[HARNESS_CRASH]);
+    if (R.counts[HARNESS_TIMEOUT]) printf(", %zu timed out", R.counts[HARNESS_TIMEOUT]);
+    printf(" (%zu cases)\n", R.ncases);
+    if (expected && !nfilters)
+        for (size_t i = 0; i < R.nexpect; i++)
+            if (!R.expect[i].seen)
+                printf("note: %s is listed in %s but no such case ran\n", R.expect[i].id, expected);
+    int rc = R.nunexpected ? 1 : 0;
+    if (write_to && write_expected(&R, X.reasons, write_to)) rc = 1;
+    printf("%zu passed, %zu failed\n", R.counts[HARNESS_PASS], R.nunexpected);
+
+    for (size_t i = 0; i < R.ncases; i++) {
+        free(R.cases[i].id);
+        free(R.cases[i].dir);
+        free(X.reasons[i]);
+    }
+    free(X.reasons);
+    free(R.cases);
+    harness_expect_free(R.expect, R.nexpect);
+    free(filters);
+    return rc;
+}
