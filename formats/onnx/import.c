@@ -657,40 +657,8 @@ static int toposort(struct onnx_ctx *c, struct node_vec *v)
             cons[start[p] + fill[p]++] = i;
         }
     }
-    /* ready nodes in a min-heap of their original index */
-    size_t *heap = synap_xmalloc(nn * sizeof *heap), nh = 0;
-    size_t *order = synap_xmalloc(nn * sizeof *order), no = 0;
-    for (size_t i = 0; i < nn; i++) {
-        if (indeg[i]) continue;
-        heap[nh++] = i; /* increasing: already a heap */
-    }
-    while (nh) {
-        size_t top = heap[0];
-        heap[0] = heap[--nh];
-        for (size_t k = 0;;) {
-            size_t l = 2 * k + 1, r = l + 1, m = k;
-            if (l < nh && heap[l] < heap[m]) m = l;
-            if (r < nh && heap[r] < heap[m]) m = r;
-            if (m == k) break;
-            size_t t = heap[m];
-            heap[m] = heap[k];
-            heap[k] = t;
-            k = m;
-        }
-        order[no++] = top;
-        for (size_t k = start[top]; k < start[top + 1]; k++) {
-            size_t s = cons[k];
-            if (--indeg[s]) continue;
-            size_t j = nh++;
-            heap[j] = s;
-            while (j && heap[(j - 1) / 2] > heap[j]) {
-                size_t p = (j - 1) / 2, t = heap[p];
-                heap[p] = heap[j];
-                heap[j] = t;
-                j = p;
-            }
-        }
-    }
+    size_t *order = synap_xmalloc(nn * sizeof *order);
+    size_t no = synap_topo_order(nn, indeg, start, cons, order);
     int rc = 0;
     if (no != nn) {
         /* walk unfinished predecessors until a node repeats: it is on a cycle */
@@ -724,7 +692,6 @@ static int toposort(struct onnx_ctx *c, struct node_vec *v)
     free(start);
     free(cons);
     free(fill);
-    free(heap);
     free(order);
     return rc;
 }

@@ -440,40 +440,8 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err)
                 cons[cnt[p] + fill[p]++] = i;
             }
         }
-    /* a binary min-heap of ready nodes keeps the original order where possible */
-    size_t *heap = synap_xmalloc(nn * sizeof *heap), nh = 0;
-    size_t *order = synap_xmalloc(nn * sizeof *order), no = 0;
-#define HEAP_PUSH(v)                                                                               \
-    do {                                                                                           \
-        size_t k_ = nh++;                                                                          \
-        heap[k_] = (v);                                                                            \
-        while (k_ && heap[(k_ - 1) / 2] > heap[k_]) {                                              \
-            size_t p_ = (k_ - 1) / 2, tmp_ = heap[p_];                                             \
-            heap[p_] = heap[k_];                                                                   \
-            heap[k_] = tmp_;                                                                       \
-            k_ = p_;                                                                               \
-        }                                                                                          \
-    } while (0)
-    for (size_t i = 0; i < nn; i++)
-        if (!indeg[i]) HEAP_PUSH(i);
-    while (nh) {
-        size_t v = heap[0];
-        heap[0] = heap[--nh];
-        for (size_t k = 0;;) {
-            size_t l = 2 * k + 1, r = l + 1, m = k;
-            if (l < nh && heap[l] < heap[m]) m = l;
-            if (r < nh && heap[r] < heap[m]) m = r;
-            if (m == k) break;
-            size_t tmp = heap[m];
-            heap[m] = heap[k];
-            heap[k] = tmp;
-            k = m;
-        }
-        order[no++] = v;
-        for (size_t c = cnt[v]; c < cnt[v + 1]; c++)
-            if (--indeg[cons[c]] == 0) HEAP_PUSH(cons[c]);
-    }
-#undef HEAP_PUSH
+    size_t *order = synap_xmalloc(nn * sizeof *order);
+    size_t no = synap_topo_order(nn, indeg, cnt, cons, order);
     int rc = 0;
     if (no != nn) {
         size_t bad = 0;
@@ -494,7 +462,6 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err)
     free(cnt);
     free(cons);
     free(fill);
-    free(heap);
     free(order);
     return rc;
 }

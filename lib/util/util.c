@@ -368,6 +368,51 @@ int synap_mkdirs(const char *path, struct synap_err *err)
     return isdir ? 0 : synap_errf_io(err, "%s: not a directory", path);
 }
 
+static void heap_push(size_t *heap, size_t *nh, size_t v)
+{
+    size_t k = (*nh)++;
+    heap[k] = v;
+    while (k && heap[(k - 1) / 2] > heap[k]) {
+        size_t p = (k - 1) / 2, t = heap[p];
+        heap[p] = heap[k];
+        heap[k] = t;
+        k = p;
+    }
+}
+
+static size_t heap_pop(size_t *heap, size_t *nh)
+{
+    size_t top = heap[0];
+    heap[0] = heap[--*nh];
+    for (size_t k = 0;;) {
+        size_t l = 2 * k + 1, r = l + 1, m = k;
+        if (l < *nh && heap[l] < heap[m]) m = l;
+        if (r < *nh && heap[r] < heap[m]) m = r;
+        if (m == k) break;
+        size_t t = heap[m];
+        heap[m] = heap[k];
+        heap[k] = t;
+        k = m;
+    }
+    return top;
+}
+
+size_t synap_topo_order(size_t n, size_t *indeg, const size_t *start, const size_t *cons,
+                        size_t *order)
+{
+    size_t *heap = synap_xmalloc((n ? n : 1) * sizeof *heap), nh = 0, no = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!indeg[i]) heap_push(heap, &nh, i);
+    while (nh) {
+        size_t v = heap_pop(heap, &nh);
+        order[no++] = v;
+        for (size_t k = start[v]; k < start[v + 1]; k++)
+            if (--indeg[cons[k]] == 0) heap_push(heap, &nh, cons[k]);
+    }
+    free(heap);
+    return no;
+}
+
 const char *synap_escn(struct synap_esc *e, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -88,6 +88,15 @@ void synap_sha256_final(struct synap_sha256 *s, uint8_t out[32]);
 /* Lower-case hex of the SHA-256 of data; out holds 65 bytes. */
 void synap_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* ---- topological order ------------------------------------------------------
+ * Kahn's algorithm over n items: indeg[i] counts i's unfinished
+ * predecessors; the successors of i are cons[start[i] .. start[i+1]).
+ * Among ready items the lowest index goes first, so an already sorted list
+ * keeps its order. Fills order[] and returns how many items were ordered
+ * (fewer than n: the rest are on or behind a cycle; their indeg stays > 0). */
+size_t synap_topo_order(size_t n, size_t *indeg, const size_t *start, const size_t *cons,
+                        size_t *order);
+
 /* ---- names from files in messages ----------------------------------------
  * Control characters, quotes and backslashes become \xNN and long names are
  * cut at 60 bytes with "...", so a message stays one line whatever a file
