@@ -1471,6 +1471,13 @@ static void frag_pack(struct synap_jw *w, const struct synap_meta *m)
     }
     synap_jw_key(w, "profiling");
     synap_jw_bool(w, m->profiling);
+    /* the file name only: the outputs must not depend on where the model lies */
+    const char *model = m->model ? strrchr(m->model, '/') : NULL;
+    model = model ? model + 1 : m->model;
+    if (model && *model) {
+        synap_jw_key(w, "model");
+        synap_jw_str(w, model);
+    }
 }
 
 int synap_meta_fragment(const struct synap_meta *m, const char *stage, const char *target,

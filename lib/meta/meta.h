@@ -150,7 +150,10 @@ struct synap_meta {
     struct synap_meta_pos optimize_pos;
     const struct synap_yaml_node *custom;
 
-    bool profiling; /* not a metafile key: set by the driver (--profiling), goes to pack.json */
+    /* Not metafile keys: set by the driver, they go to pack.json. */
+    bool profiling;    /* --profiling */
+    const char *model; /* --model as given, or NULL (borrowed: must outlive the fragment
+                          calls); pack.json carries its file name only, never a folder */
 
     struct synap_meta_priv *priv;
 };
@@ -176,7 +179,8 @@ int synap_meta_check_supported(const struct synap_meta *m, struct synap_err *err
  * stage is "import", "prune", "partition", "codegen" or "pack"
  * (convert-design.md §2). target and out_format go where the stage needs them
  * (target: partition, codegen, pack; out_format: pack; NULL out_format =
- * "synap"). A stage's bytes depend only on the keys it uses. *bytes is
+ * "synap"). A stage's bytes depend only on the keys it uses: m->model's file
+ * name changes pack's bytes alone. *bytes is
  * malloc'd (NUL-terminated, not counted in *n); caller frees. */
 int synap_meta_fragment(const struct synap_meta *m, const char *stage, const char *target,
                         const char *out_format, char **bytes, size_t *n, struct synap_err *err);

@@ -509,6 +509,7 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
     if (!meta) goto out;
     if (synap_meta_check_supported(meta, err) < 0) goto out;
     meta->profiling = o->profiling != 0;
+    meta->model = o->model; /* model_info.txt names it (pack.json gets the file name) */
 
     if (o->tools_dir) {
         tools_dir = synap_xstrdup(o->tools_dir);

@@ -71,6 +71,37 @@ check_eq "touching the model reruns import only" "$(stages_run "$D")" "import:ca
 conv "$D"
 check_eq "and then nothing" "$(stage_names "$D")" ""
 
+# ---- model_info.txt names the model by its file name; its folder reaches no output
+check_eq "model_info.txt starts with the version and the model's file name" \
+  "$(head -n 2 "$D/model_info.txt")" "$(printf 'Model converted with %s\nmodel: digits.onnx' \
+  "$("$SYNAP" version)")"
+mkdir -p "$W/elsewhere" "$W/frag"
+cp "$M" "$W/elsewhere/digits.onnx"
+cp "$M" "$W/elsewhere/renamed.onnx"
+cp "$D"/build/*.json "$D/model.synap" "$D/model_info.txt" "$W/frag/"
+moved() { # what changed between $W/frag and $D: file names, space-separated
+  local f g changed=""
+  for f in import.json prune.json partition.json codegen.json pack.json model.synap model_info.txt; do
+    case $f in *.json) g=$D/build/$f ;; *) g=$D/$f ;; esac
+    cmp -s "$W/frag/$f" "$g" || changed="$changed${changed:+ }$f"
+  done
+  echo "$changed"
+}
+convert_ok "convert the same model from another folder" --model "$W/elsewhere/digits.onnx" \
+  --target VS680 --out-dir "$D" --meta "$W/m.yaml"
+check_eq "another folder: no fragment or output changes" "$(moved)" ""
+check_eq "another folder: import alone reruns (from the cache)" "$(stages_run "$D")" "import:cached"
+convert_ok "convert the model under another name" --model "$W/elsewhere/renamed.onnx" \
+  --target VS680 --out-dir "$D" --meta "$W/m.yaml"
+check_eq "another name: only pack.json and model_info.txt change" "$(moved)" \
+  "pack.json model_info.txt"
+check_eq "another name: pack reruns" "$(stages_run "$D")" "import:cached pack:computed"
+check_eq "another name: model_info.txt says so" "$(sed -n 2p "$D/model_info.txt")" \
+  "model: renamed.onnx"
+conv "$D"
+check_eq "back to the first model: both restored from the cache" "$(stages_run "$D")" \
+  "import:cached pack:cached"
+
 # ---- editing an output's format string reruns only pack
 cp "$D/model.synap" "$W/before.synap"
 write_meta "confidence_array class_index_base=1"

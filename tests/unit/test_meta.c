@@ -195,6 +195,7 @@ static void test_full_fragments(void **state)
     struct synap_meta *m = synap_meta_parse(text, n, "m.yaml", g_dir, &err);
     if (!m) fail_msg("%s", err.msg);
     m->profiling = true;
+    m->model = "/home/someone/models/yolo.onnx"; /* pack.json gets the file name only */
     char *f;
     assert_string_equal(f = frag(m, "import"), "{\"input_shapes\":{\"input.1\":[1,3,480,640]}}");
     free(f);
@@ -213,7 +214,8 @@ static void test_full_fragments(void **state)
         "{\"data_layout\":\"nchw\",\"dequantize_outputs\":true,\"input_format\":\"rgb "
         "keep_proportions=0\",\"inputs\":[{\"format\":\"bgr fill_color=114\",\"means\":"
         "[123.675,116.28,103.53],\"name\":\"input.1\",\"scale\":58.4,"
-        "\"security\":\"secure\"}],\"out_format\":\"synap\",\"output_format\":\"yolov5 "
+        "\"security\":\"secure\"}],\"model\":\"yolo.onnx\",\"out_format\":\"synap\",\"output_"
+        "format\":\"yolov5 "
         "landmarks=5\",\"outputs\":[{\"dequantize\":true,\"format\":\"yolov5 landmarks=5 "
         "transposed=1 anchors=[[10,13,16,30,33,23],[30,61,62,45,59,119],[116,90,156,198,373,"
         "326]]\",\"name\":\"boxes\",\"security\":\"any\"},{\"format\":\"confidence_array "
@@ -654,6 +656,35 @@ static void test_fragment_isolation(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
+    /* The model's file name reaches pack alone; its folder reaches nothing
+     * (outputs stay the same on every machine). */
+    static const char *const models[][2] = {
+        {"/a/digits.onnx", "/b/c/digits.onnx"}, /* same name, other folder */
+        {"digits.onnx", "../x/digits.onnx"},
+        {"/a/digits.onnx", "/a/digits2.onnx"}, /* another name */
+        {NULL, "digits.onnx"},
+    };
+    for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
+        for (size_t s = 0; s < 5; s++) {
+            m0->model = models[k][0];
+            a = frag(m0, stages[s]);
+            m0->model = models[k][1];
+            b = frag(m0, stages[s]);
+            int differs = strcmp(a, b) != 0;
+            int want = k >= 2 && s == 4;
+            if (differs != want)
+                fail_msg("model %s -> %s: stage %s %s", models[k][0] ? models[k][0] : "(none)",
+                         models[k][1], stages[s], differs ? "changed" : "did not change");
+            free(a);
+            free(b);
+        }
+    }
+    m0->model = "../x/digits.onnx";
+    assert_non_null(strstr(a = frag(m0, "pack"), ",\"model\":\"digits.onnx\","));
+    free(a);
+    m0->model = NULL;
+    assert_null(strstr(a = frag(m0, "pack"), "\"model\""));
+    free(a);
     synap_meta_free(m0);
 }
 

@@ -42,6 +42,43 @@ static void test_crc32(void **state)
     assert_int_equal(synap_crc32(synap_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
 }
 
+/* The bit-at-a-time definition, independent of zip.c's tables. */
+static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+}
+
+/* zip.c consumes 16 bytes per step: every start alignment and every tail
+ * length, split points anywhere, and a long buffer agree with the
+ * definition. */
+static void test_crc32_slices(void **state)
+{
+    (void)state;
+    size_t n = 1 << 20;
+    uint8_t *b = malloc(n);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        b[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t off = 0; off < 16; off++)
+        for (size_t len = 0; len <= 70; len++)
+            assert_int_equal(synap_crc32(0, b + off, len), crc32_bitwise(b + off, len));
+    for (size_t cut = 0; cut <= 40; cut++)
+        assert_int_equal(synap_crc32(synap_crc32(0, b, cut), b + cut, 100 - cut),
+                         crc32_bitwise(b, 100));
+    assert_int_equal(synap_crc32(0, b + 3, n - 3), crc32_bitwise(b + 3, n - 3));
+    memset(b, 0xff, 64);
+    assert_int_equal(synap_crc32(0, b, 64), crc32_bitwise(b, 64));
+    free(b);
+}
+
 /* tests/data/pack/small.zip is built by gen_zip_golden.py from the APPNOTE
  * layout, independently of zip.c. */
 static void test_golden_bytes(void **state)
@@ -176,7 +213,11 @@ static void test_damaged_archives(void **state)
 
     memcpy(b, buf, n); /* NUL inside a name */
     b[182 + 46 + 1] = 0;
-    expect_error(b, n, "m.synap: entry 1: unsafe name 'd' (NUL in name)");
+    expect_error(b, n, "m.synap: entry 1: unsafe name 'd\\x00b.bin' (NUL in name)");
+
+    memcpy(b, buf, n); /* a newline inside a name: the message stays one line */
+    b[182 + 46 + 1] = '\n';
+    expect_error(b, n, "m.synap: entry 1: unsafe name 'd\\x0ab.bin' (control character in name)");
 
     memcpy(b, buf, n); /* the local header names another entry */
     b[70 + 30] = 'x';
@@ -239,6 +280,33 @@ static void test_duplicate_names(void **state)
     free(buf);
 }
 
+/* Names come from the file: messages quote them escaped (quotes, control
+ * characters) and cut long ones, so every message is one short line. */
+static void test_names_escaped_in_messages(void **state)
+{
+    (void)state;
+    struct synap_zipw *w = synap_zipw_new();
+    synap_zipw_add(w, "it's", "1", 1);
+    synap_zipw_add(w, "it's", "2", 1);
+    uint8_t *buf;
+    size_t n;
+    synap_zipw_finish(w, &buf, &n);
+    expect_error(buf, n, "m.synap: entry 'it\\x27s' appears twice");
+    free(buf);
+
+    char longname[201];
+    memset(longname, 'a', 200);
+    longname[200] = 0;
+    w = synap_zipw_new();
+    synap_zipw_add(w, longname, "1", 1);
+    synap_zipw_finish(w, &buf, &n);
+    buf[256] ^= 1; /* the data byte (after 30 + 200 + 26 header bytes): CRC mismatch */
+    char want[256];
+    snprintf(want, sizeof want, "m.synap: entry '%.60s...': CRC mismatch (damaged data)", longname);
+    expect_error(buf, n, want);
+    free(buf);
+}
+
 /* An independent reader accepts what we write: Python's zipfile (stdlib). */
 static void test_python_zipfile_reads_it(void **state)
 {
@@ -283,12 +351,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32),
+        cmocka_unit_test(test_crc32_slices),
         cmocka_unit_test(test_golden_bytes),
         cmocka_unit_test(test_round_trip_aligned),
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_damaged_archives),
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_duplicate_names),
+        cmocka_unit_test(test_names_escaped_in_messages),
         cmocka_unit_test(test_python_zipfile_reads_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
