@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 #define BLOCK 256   /* elements converted per step on the non-native paths */
 #define GRAIN 16384 /* elements per thread-pool task */
@@ -801,6 +802,7 @@ static int check_dtype(struct synap_kctx *c, size_t i, enum synap_dtype t)
 
 int synap_binary_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_infer(c, synap_binary_infer);
     enum synap_op op = c->node->op;
     if (c->nout < 1) return synap_errf(c->err, "expected 1 output");
     size_t first = op == SYNAP_OP_WHERE ? 1 : 0;
@@ -868,6 +870,7 @@ int synap_binary_infer(struct synap_kctx *c)
 
 int synap_binary_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_run(c);
     enum synap_op op = c->node->op;
     struct synap_value *y = &c->out[0];
     if (c->nout < 1 || c->nin < 1) return synap_errf(c->err, "missing inputs or outputs");

@@ -19,6 +19,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 #define MAX_SP (SYNAP_MAX_RANK - 2)
 /* im2col scratch budget per chunk (floats): big enough that GEMM tiles stay
@@ -85,10 +86,16 @@ static int conv_shape(struct synap_kctx *c, struct conv_shape *p)
     p->transpose = c->node->op == SYNAP_OP_CONV_TRANSPOSE;
     if (c->nin < 2 || c->nout < 1) return synap_errf(c->err, "expected inputs X, W and one output");
     const struct synap_value *x = &c->in[0], *w = &c->in[1];
-    if (!synap_dtype_is_float(x->dtype))
+    int quant = synap_q_node(c);
+    if (quant) {
+        if (!synap_dtype_is_int(w->dtype) || !synap_q_in(c, 1))
+            return synap_errf(c->err, "input 1: a quantized convolution needs quantized integer "
+                                      "weights, got %s",
+                              synap_dtype_name(w->dtype));
+    } else if (!synap_dtype_is_float(x->dtype))
         return synap_errf(c->err, "input 0: expected a float type, got %s",
                           synap_dtype_name(x->dtype));
-    if (w->dtype != x->dtype)
+    if (!quant && w->dtype != x->dtype)
         return synap_errf(c->err, "input 1: expected %s like input 0, got %s",
                           synap_dtype_name(x->dtype), synap_dtype_name(w->dtype));
     if (x->rank < 3) return synap_errf(c->err, "input 0: expected rank >= 3, got %d", x->rank);
@@ -127,7 +134,8 @@ static int conv_shape(struct synap_kctx *c, struct conv_shape *p)
     }
     if (synap_has_input(c, 2)) {
         const struct synap_value *b = &c->in[2];
-        if (b->dtype != x->dtype)
+        if (quant ? b->dtype != SYNAP_DTYPE_INT32 && b->dtype != SYNAP_DTYPE_INT64
+                  : b->dtype != x->dtype)
             return synap_errf(c->err, "input 2: expected %s like input 0, got %s",
                               synap_dtype_name(x->dtype), synap_dtype_name(b->dtype));
         if (b->rank != 1 || b->dims[0] != p->cout)
@@ -273,10 +281,20 @@ static int scratch_plan(struct synap_kctx *c, const struct conv_shape *p, struct
     return 0;
 }
 
+static int qconv_check(struct synap_kctx *c, const struct conv_shape *p);
+
 int synap_conv_infer(struct synap_kctx *c)
 {
     struct conv_shape p;
     struct scratch_plan sp;
+    if (synap_q_node(c)) {
+        if (conv_shape(c, &p) || qconv_check(c, &p)) return -1;
+        int64_t dims[SYNAP_MAX_RANK] = {p.batch, p.cout};
+        for (int i = 0; i < p.nsp; i++)
+            dims[2 + i] = p.out[i];
+        c->scratch_nbytes = 0;
+        return synap_q_set_out(c, 0, c->in[0].rank, dims);
+    }
     if (conv_shape(c, &p) || scratch_plan(c, &p, &sp)) return -1;
     struct synap_value *y = &c->out[0];
     y->dtype = c->in[0].dtype;
@@ -622,8 +640,123 @@ static void conv_transpose_forward(struct synap_kctx *c, const struct conv_shape
     }
 }
 
+/* ---- integer Conv / ConvTranspose (TFLite's reference integer conv) ------
+ * acc = bias[m] + sum (x - zp_x) * (w - zp_w[m]) over the taps inside the
+ * input (padding is the input zero point, so it adds nothing), in int32 for
+ * 8-bit inputs and int64 for int16 ones; then
+ *   y = clamp(MultiplyByQuantizedMultiplier(acc, M[m]) + zp_y)
+ * with M[m] = s_x * s_w[m] / s_y: TFLite's legacy float product
+ * (float)(s_x * s_w) for uint8 inputs, the double product otherwise; int16
+ * inputs use the int64 multiplier variant. Depthwise is group == channels.
+ * ConvTranspose gathers the same products per output element (TFLite
+ * scatters them; integer sums are the same). Weights may be per channel on
+ * the output-channel axis (0 for Conv, 1 for ConvTranspose). Each (batch,
+ * output channel) plane is computed by one thread: thread-count independent. */
+
+struct qconv_args {
+    struct synap_kctx *c;
+    const struct conv_shape *p;
+    const struct synap_quant *qx, *qw, *qy;
+};
+
+static int qconv_check(struct synap_kctx *c, const struct conv_shape *p)
+{
+    const struct synap_quant *qw = synap_q_in(c, 1);
+    if (synap_q_per_tensor(c, synap_q_in(c, 0), "input 0")) return -1;
+    if (synap_q_out(c, 0) && synap_q_per_tensor(c, synap_q_out(c, 0), "output 0")) return -1;
+    int64_t wch = p->transpose ? p->mg : p->cout;
+    if (qw->nparams != 1 && (int64_t)qw->nparams != wch && (int64_t)qw->nparams != p->cout)
+        return synap_errf(c->err, "input 1: %zu weight scales for %lld output channels",
+                          qw->nparams, (long long)p->cout);
+    return 0;
+}
+
+static void qconv_planes(void *arg, size_t begin, size_t end)
+{
+    const struct qconv_args *a = arg;
+    struct synap_kctx *c = a->c;
+    const struct conv_shape *p = a->p;
+    const struct synap_value *x = &c->in[0], *w = &c->in[1];
+    struct synap_value *y = &c->out[0];
+    int wide = x->dtype == SYNAP_DTYPE_INT16 || x->dtype == SYNAP_DTYPE_UINT16;
+    int legacy = x->dtype == SYNAP_DTYPE_UINT8;
+    int32_t zx = a->qx->zero_point[0], zy = a->qy->zero_point[0];
+    int nsp = p->nsp;
+    for (size_t pl = begin; pl < end; pl++) {
+        int64_t n = (int64_t)pl / p->cout, m = (int64_t)pl % p->cout;
+        int64_t g = m / p->mg, mo = m % p->mg;
+        size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
+        int32_t zw = a->qw->zero_point[qi];
+        double sw = a->qw->scale[qi];
+        double mr = legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
+                           : (double)a->qx->scale[0] * sw / (double)a->qy->scale[0];
+        int32_t mult;
+        int sh;
+        synap_q_quantize_multiplier(mr, &mult, &sh);
+        int64_t bias = p->has_bias ? (c->in[2].dtype == SYNAP_DTYPE_INT64
+                                          ? ((const int64_t *)c->in[2].data)[m]
+                                          : ((const int32_t *)c->in[2].data)[m])
+                                   : 0;
+        int64_t o[MAX_SP] = {0};
+        for (int64_t j = 0; j < p->out_sp; j++) {
+            int64_t acc = 0;
+            for (int64_t ch = 0; ch < p->cg; ch++) {
+                int64_t ci = g * p->cg + ch;
+                int64_t xb = (n * p->cin + ci) * p->in_sp;
+                int64_t wb = p->transpose ? (ci * p->mg + mo) * p->k_sp : (m * p->cg + ch) * p->k_sp;
+                int64_t t[MAX_SP] = {0};
+                for (int64_t kp = 0; kp < p->k_sp; kp++) {
+                    int64_t off = 0;
+                    int inside = 1;
+                    for (int i = 0; i < nsp && inside; i++) {
+                        int64_t ic;
+                        if (!p->transpose) {
+                            ic = o[i] * p->s[i] - p->pb[i] + t[i] * p->d[i];
+                        } else {
+                            int64_t num = o[i] + p->pb[i] - t[i] * p->d[i];
+                            if (num < 0 || num % p->s[i]) {
+                                inside = 0;
+                                break;
+                            }
+                            ic = num / p->s[i];
+                        }
+                        if (ic < 0 || ic >= p->in[i]) inside = 0;
+                        off = off * p->in[i] + ic;
+                    }
+                    if (inside) {
+                        int64_t xv = (int64_t)synap_q_load(x->dtype, x->data, xb + off) - zx;
+                        int64_t wv = (int64_t)synap_q_load(w->dtype, w->data, wb + kp) - zw;
+                        acc += xv * wv;
+                    }
+                    for (int i = nsp - 1; i >= 0 && ++t[i] == p->k[i]; i--)
+                        t[i] = 0;
+                }
+            }
+            acc += bias;
+            int32_t r = wide ? synap_q_mul64(acc, mult, sh)
+                             : synap_q_mul(synap_q_sat32(acc), mult, sh);
+            synap_q_store(y->dtype, y->data, pl * p->out_sp + j,
+                          synap_q_sat32((int64_t)r + zy));
+            for (int i = nsp - 1; i >= 0 && ++o[i] == p->out[i]; i--)
+                o[i] = 0;
+        }
+    }
+}
+
+static int qconv_run(struct synap_kctx *c)
+{
+    struct conv_shape p;
+    if (conv_shape(c, &p) || qconv_check(c, &p)) return -1;
+    struct qconv_args a = {c, &p, synap_q_in(c, 0), synap_q_in(c, 1), synap_q_out(c, 0)};
+    if (!a.qy) return synap_errf(c->err, "output 0 has no quantization parameters");
+    if (p.batch > 0 && p.cout > 0)
+        synap_pool_for(c->pool, (size_t)(p.batch * p.cout), 1, qconv_planes, &a);
+    return 0;
+}
+
 int synap_conv_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return qconv_run(c);
     struct conv_shape p;
     struct scratch_plan sp;
     size_t want = c->scratch_nbytes;

@@ -4,6 +4,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 static inline double ld(const struct synap_value *v, int64_t i)
 {
@@ -489,6 +490,7 @@ static int einsum_run(struct synap_kctx *c)
 
 int synap_matmul_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_infer(c, synap_matmul_infer);
     switch (c->node->op) {
     case SYNAP_OP_MATMUL:
         return matmul_infer(c);
@@ -503,6 +505,7 @@ int synap_matmul_infer(struct synap_kctx *c)
 
 int synap_matmul_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_run(c);
     switch (c->node->op) {
     case SYNAP_OP_MATMUL:
         return matmul_run(c);

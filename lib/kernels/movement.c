@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 /* Tile views each dim as [repeats, dim], so views have up to twice the rank. */
 #define VIEW_MAX_RANK (2 * SYNAP_MAX_RANK)
@@ -668,6 +669,19 @@ static int pad_run(struct synap_kctx *c)
     struct view v;
     view_init(&v, x, y);
     v.fill = synap_has_input(c, 2) ? c->in[2].data : (const void *)zero;
+    uint64_t qfill = 0;
+    if (synap_q_node(c)) {
+        /* Quantized data pads with the real value 0 (the zero point) or the
+         * constant_value requantized to the data's parameters (TFLite). */
+        const struct synap_quant *q = synap_q_in(c, 0), *qc = synap_q_in(c, 2);
+        if (synap_has_input(c, 2) && qc)
+            synap_q_requantize(c->in[2].dtype, c->in[2].data, qc, x->dtype, &qfill, q, 1);
+        else if (synap_has_input(c, 2))
+            memcpy(&qfill, c->in[2].data, synap_dtype_size(x->dtype));
+        else
+            synap_q_store(x->dtype, &qfill, 0, q->zero_point[0]);
+        v.fill = &qfill;
+    }
     v.rank = x->rank;
     strides_of(x->rank, x->dims, str);
     int64_t *maps = c->scratch;
@@ -935,6 +949,7 @@ static int revseq_run(struct synap_kctx *c)
 
 int synap_movement_infer(struct synap_kctx *c)
 {
+    if (c->node->op == SYNAP_OP_CONCAT && synap_q_node(c)) return synap_q_infer(c, synap_movement_infer);
     if (c->nin < 1 || c->nout < 1) return synap_errf(c->err, "expected an input and an output");
     switch (c->node->op) {
     case SYNAP_OP_TRANSPOSE:
@@ -964,6 +979,7 @@ int synap_movement_infer(struct synap_kctx *c)
 
 int synap_movement_run(struct synap_kctx *c)
 {
+    if (c->node->op == SYNAP_OP_CONCAT && synap_q_node(c)) return synap_q_run(c);
     switch (c->node->op) {
     case SYNAP_OP_TRANSPOSE:
         return transpose_run(c);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 #define MAX_SP (SYNAP_MAX_RANK - 2)
 
@@ -61,7 +62,8 @@ static int pool_shape(struct synap_kctx *c, struct pool_shape *p)
     if (c->nin < 1 || c->nout < 1) return synap_errf(c->err, "expected one input and one output");
     const struct synap_value *x = &c->in[0];
     enum synap_dtype t = x->dtype;
-    int int8_ok = op == SYNAP_OP_MAX_POOL && (t == SYNAP_DTYPE_INT8 || t == SYNAP_DTYPE_UINT8);
+    int int8_ok = (op == SYNAP_OP_MAX_POOL && (t == SYNAP_DTYPE_INT8 || t == SYNAP_DTYPE_UINT8)) ||
+                  synap_q_node(c);
     if (!synap_dtype_is_float(t) && !int8_ok)
         return synap_errf(c->err, "input 0: unsupported type %s", synap_dtype_name(t));
     if (x->rank < 3) return synap_errf(c->err, "input 0: expected rank >= 3, got %d", x->rank);
@@ -148,10 +150,26 @@ static size_t scratch_floats(const struct synap_kctx *c, const struct pool_shape
     return (size_t)synap_value_nelem(&c->in[0]) + (size_t)(p->planes * p->out_sp);
 }
 
+static int qpool_check(struct synap_kctx *c, const struct pool_shape *p);
+
 int synap_pool_infer(struct synap_kctx *c)
 {
     struct pool_shape p;
     if (pool_shape(c, &p)) return -1;
+    if (synap_q_node(c)) {
+        if (qpool_check(c, &p)) return -1;
+        int64_t dims[SYNAP_MAX_RANK] = {c->in[0].dims[0], c->in[0].dims[1]};
+        for (int i = 0; i < p.nsp; i++)
+            dims[2 + i] = p.out[i];
+        c->scratch_nbytes = 0;
+        if (synap_q_set_out(c, 0, c->in[0].rank, dims)) return -1;
+        if (c->nout > 1) {
+            c->out[1].dtype = SYNAP_DTYPE_INT64;
+            c->out[1].rank = c->out[0].rank;
+            memcpy(c->out[1].dims, c->out[0].dims, sizeof c->out[0].dims);
+        }
+        return 0;
+    }
     size_t n = scratch_floats(c, &p);
     if (synap_mul_overflow(n, sizeof(float), &c->scratch_nbytes))
         return synap_errf(c->err, "scratch too large");
@@ -311,10 +329,111 @@ static void window_planes(void *arg, size_t begin, size_t end)
     }
 }
 
+/* ---- integer pooling (TFLite's reference integer pooling) ---------------
+ * MaxPool and AveragePool work on the raw quantized values, so input and
+ * output must share scale and zero point (as TFLite requires). AveragePool
+ * sums the taps inside the input (padding excluded, count_include_pad = 0)
+ * in int32 and divides with rounding half away from zero:
+ * (acc +- count/2) / count. The global forms are the same windows over the
+ * whole plane (GlobalAveragePool is also TFLite's MEAN when the parameters
+ * agree; see reduce.c for differing ones). */
+
+static int qpool_check(struct synap_kctx *c, const struct pool_shape *p)
+{
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = synap_q_out(c, 0);
+    if (p->kind == POOL_LP) return synap_errf(c->err, "LpPool has no integer kernel");
+    if (synap_q_per_tensor(c, qi, "input 0")) return -1;
+    if (qo && !synap_q_same(qi, qo))
+        return synap_errf(c->err, "integer pooling needs the same scale and zero point on input "
+                                  "and output (TFLite's rule)");
+    if (p->kind == POOL_AVG && p->count_include_pad && !p->global)
+        return synap_errf(c->err, "integer AveragePool supports count_include_pad = 0 only");
+    return 0;
+}
+
+struct qpool_args {
+    const struct pool_shape *p;
+    enum synap_dtype tin, tout;
+    const void *x;
+    void *y;
+};
+
+static void qpool_planes(void *arg, size_t begin, size_t end)
+{
+    const struct qpool_args *a = arg;
+    const struct pool_shape *p = a->p;
+    int nsp = p->nsp;
+    for (size_t pl = begin; pl < end; pl++) {
+        int64_t xb = (int64_t)pl * p->in_sp, yb = (int64_t)pl * p->out_sp;
+        int64_t o[MAX_SP] = {0};
+        for (int64_t j = 0; j < p->out_sp; j++) {
+            /* the clipped window: per dim, the first input index and tap count */
+            int64_t lo[MAX_SP], kk[MAX_SP], t[MAX_SP] = {0}, count = 1;
+            for (int i = 0; i < nsp; i++) {
+                int64_t k = p->global ? p->in[i] : p->k[i];
+                int64_t s = p->global ? 1 : p->s[i];
+                int64_t pb = p->global ? 0 : p->pb[i];
+                lo[i] = o[i] * s - pb;
+                kk[i] = k;
+            }
+            int64_t acc = 0;
+            int32_t mx = INT32_MIN;
+            int64_t n = 0;
+            for (int i = 0; i < nsp; i++)
+                count *= kk[i];
+            for (int64_t tap = 0; tap < count; tap++) {
+                int64_t off = 0;
+                int inside = 1;
+                for (int i = 0; i < nsp; i++) {
+                    int64_t d = p->global ? 1 : p->d[i];
+                    int64_t ic = lo[i] + t[i] * d;
+                    if (ic < 0 || ic >= p->in[i]) {
+                        inside = 0;
+                        break;
+                    }
+                    off = off * p->in[i] + ic;
+                }
+                if (inside) {
+                    int32_t v = synap_q_load(a->tin, a->x, xb + off);
+                    acc += v; /* int64: no overflow for any window */
+                    mx = v > mx ? v : mx;
+                    n++;
+                }
+                for (int i = nsp - 1; i >= 0 && ++t[i] == kk[i]; i--)
+                    t[i] = 0;
+            }
+            int32_t r;
+            if (p->kind == POOL_MAX) {
+                r = n ? mx : 0;
+            } else {
+                int64_t div = p->global ? count : n;
+                if (p->count_include_pad && !p->global) div = count;
+                r = div == 0 ? 0
+                    : acc > 0 ? synap_q_sat32((acc + div / 2) / div)
+                              : synap_q_sat32((acc - div / 2) / div);
+            }
+            synap_q_store(a->tout, a->y, yb + j, r);
+            for (int i = nsp - 1; i >= 0 && ++o[i] == p->out[i]; i--)
+                o[i] = 0;
+        }
+    }
+}
+
+static int qpool_run(struct synap_kctx *c, const struct pool_shape *p)
+{
+    if (qpool_check(c, p)) return -1;
+    struct qpool_args a = {p, c->in[0].dtype, c->out[0].dtype, c->in[0].data, c->out[0].data};
+    if (p->planes > 0) synap_pool_for(c->pool, (size_t)p->planes, 1, qpool_planes, &a);
+    if (c->node->op == SYNAP_OP_MAX_POOL && c->nout > 1 && c->out[1].data)
+        return synap_errf(c->err, "integer MaxPool does not produce Indices");
+    return 0;
+}
+
 int synap_pool_run(struct synap_kctx *c)
 {
     struct pool_shape p;
     if (pool_shape(c, &p)) return -1;
+    if (synap_q_node(c)) return qpool_run(c, &p);
     size_t nscratch = scratch_floats(c, &p);
     if (nscratch * sizeof(float) > c->scratch_nbytes || (nscratch && !c->scratch))
         return synap_errf(c->err, "scratch: need %zu bytes, got %zu", nscratch * sizeof(float),

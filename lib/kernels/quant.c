@@ -7,11 +7,19 @@
  *   dequantize:  y = (float)(q - zp) * scale;
  *   accumulate:  sum of (a - a_zp) * (b - b_zp) in int32 (plus the int32 bias);
  *   requantize:  y = saturate(rint((float)acc * (a_scale * b_scale / y_scale)) + y_zp),
- * where rint rounds half to even (the default floating-point rounding mode). */
+ * where rint rounds half to even (the default floating-point rounding mode).
+ *
+ * QuantizeLinear in a quantized (NPU) graph follows TFLite instead (see
+ * kernels/qmath.h): when its output tensor has a quant record, float -> int
+ * rounds half away from zero (TFLite's AffineQuantize), and an integer input
+ * with a quant record is requantized to (y_scale, y_zero_point) by the
+ * fixed-point multiplier s_in / s_out (TFLite's Requantize). Without quant
+ * records (ONNX models) the ONNX arithmetic above applies unchanged. */
 #include <math.h>
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 /* ---- element access ------------------------------------------------------- */
 
@@ -166,11 +174,18 @@ static int linear_axis(struct synap_kctx *c, int64_t *axis, int64_t *nch)
     return 0;
 }
 
+/* Requantization int -> int: input 0 is quantized (per tensor). */
+static int requant_input(const struct synap_kctx *c)
+{
+    return synap_q_node(c) && c->in[0].dtype != SYNAP_DTYPE_INT32;
+}
+
 static int quantize_infer(struct synap_kctx *c)
 {
     const struct synap_value *x = &c->in[0];
     int64_t axis, nch;
-    if (!synap_dtype_is_float(x->dtype) && x->dtype != SYNAP_DTYPE_INT32)
+    if (requant_input(c) && synap_q_per_tensor(c, synap_q_in(c, 0), "input 0")) return -1;
+    if (!synap_dtype_is_float(x->dtype) && x->dtype != SYNAP_DTYPE_INT32 && !requant_input(c))
         return synap_errf(c->err, "input 0: expected float or int32, got %s",
                           synap_dtype_name(x->dtype));
     if (linear_axis(c, &axis, &nch) || check_scale(c, 1, nch, "y_scale")) return -1;
@@ -192,12 +207,25 @@ static int quantize_run(struct synap_kctx *c)
     int64_t inner = nch > 1 ? prod(x->dims, (int)axis + 1, x->rank) : synap_value_nelem(x);
     float lo, hi;
     qrange(y->dtype, &lo, &hi);
+    int tfl = synap_q_out(c, 0) != NULL; /* an NPU graph: TFLite's rounding */
     for (int64_t o = 0; o < outer; o++)
         for (int64_t ch = 0; ch < nch; ch++) {
             float s = scale_at(&c->in[1], ch);
             int32_t zp = zp_at(c, 2, ch);
             int64_t base = (o * nch + ch) * inner;
-            if (x->dtype == SYNAP_DTYPE_FLOAT32) {
+            if (requant_input(c)) {
+                struct synap_quant qy = {.nparams = 1, .scale = &s, .zero_point = &zp, .axis = -1};
+                synap_q_requantize(x->dtype, (const char *)x->data + base * (int64_t)synap_dtype_size(x->dtype),
+                                   synap_q_in(c, 0), y->dtype,
+                                   (char *)y->data + base * (int64_t)synap_dtype_size(y->dtype), &qy,
+                                   inner);
+            } else if (tfl) {
+                int32_t ilo = (int32_t)lo, ihi = (int32_t)hi;
+                for (int64_t i = 0; i < inner; i++)
+                    synap_q_store(y->dtype, y->data, base + i,
+                                  synap_q_quantize((float)synap_value_get_f64(x, base + i), s, zp,
+                                                   ilo, ihi));
+            } else if (x->dtype == SYNAP_DTYPE_FLOAT32) {
                 const float *xs = (const float *)x->data + base;
                 for (int64_t i = 0; i < inner; i++)
                     qstore(y->dtype, y->data, base + i, xs[i] / s, zp, lo, hi);

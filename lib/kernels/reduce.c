@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 /* Element access. float32/float64 are read directly because they are what
  * real models use; every other dtype goes through the shared converters. */
@@ -609,6 +610,7 @@ static int cumsum_run(struct synap_kctx *c)
 
 int synap_reduce_infer(struct synap_kctx *c)
 {
+    if (c->node->op == SYNAP_OP_REDUCE_MEAN && synap_q_node(c)) return synap_q_infer(c, synap_reduce_infer);
     switch (c->node->op) {
     case SYNAP_OP_ARG_MAX:
     case SYNAP_OP_ARG_MIN:
@@ -624,6 +626,7 @@ int synap_reduce_infer(struct synap_kctx *c)
 
 int synap_reduce_run(struct synap_kctx *c)
 {
+    if (c->node->op == SYNAP_OP_REDUCE_MEAN && synap_q_node(c)) return synap_q_run(c);
     switch (c->node->op) {
     case SYNAP_OP_ARG_MAX:
     case SYNAP_OP_ARG_MIN:

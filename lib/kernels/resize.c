@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 enum rmode { R_NEAREST, R_LINEAR, R_CUBIC };
 enum ctm {
@@ -498,6 +499,8 @@ static void general_elems(void *arg, size_t begin, size_t end)
 
 int synap_resize_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c) && !strcmp(synap_attr_string(c->node, "mode", "nearest"), "linear"))
+        return synap_q_infer(c, synap_resize_infer);
     if (c->nin < 1 || c->nout < 1) return synap_errf(c->err, "expected an input and an output");
     if (c->node->op != SYNAP_OP_RESIZE)
         return synap_errf(c->err, "op %s is not in the resize family", synap_op_name(c->node->op));
@@ -525,6 +528,8 @@ static void *carve(char **at, size_t n)
 
 int synap_resize_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c) && !strcmp(synap_attr_string(c->node, "mode", "nearest"), "linear"))
+        return synap_q_run(c);
     const struct synap_value *x = &c->in[0];
     struct synap_value *y = &c->out[0];
     struct rparams p;

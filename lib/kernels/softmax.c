@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 static inline double ld(const struct synap_value *v, int64_t i)
 {
@@ -44,6 +45,7 @@ static int softmax_geom(struct synap_kctx *c, int64_t *outer, int64_t *n, int64_
 
 int synap_softmax_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_infer(c, synap_softmax_infer);
     const struct synap_value *x = &c->in[0];
     if (!synap_dtype_is_float(x->dtype))
         return synap_errf(c->err, "input 0: expected a float dtype, got %s",
@@ -107,6 +109,7 @@ static void softmax_rows(void *arg, size_t begin, size_t end)
 
 int synap_softmax_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_run(c);
     int64_t outer, n, inner;
     if (softmax_geom(c, &outer, &n, &inner) < 0) return -1;
     if (outer * inner == 0 || n == 0) return 0;

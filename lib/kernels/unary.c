@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 #define BLOCK 256   /* elements converted per step on the non-native paths */
 #define GRAIN 16384 /* elements per thread-pool task */
@@ -336,6 +337,7 @@ static bool dtype_ok(enum synap_op op, enum synap_dtype t)
 
 int synap_unary_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_infer(c, synap_unary_infer);
     enum synap_op op = c->node->op;
     if (c->nout < 1) return synap_errf(c->err, "expected 1 output");
     if (!synap_has_input(c, 0)) return synap_errf(c->err, "input 0 is missing");
@@ -472,6 +474,7 @@ static void clip_bounds(const struct synap_kctx *c, struct uparams *p)
 
 int synap_unary_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_run(c);
     const struct synap_node *node = c->node;
     enum synap_op op = node->op;
     if (c->nin < 1 || c->nout < 1) return synap_errf(c->err, "missing inputs or outputs");

@@ -1,0 +1,727 @@
+/* Integer kernels of the NPU simulation for the elementwise, matrix,
+ * activation, softmax, reduction, concatenation and resize ops; Conv and
+ * pooling have theirs in conv.c and pool.c. The family files call
+ * synap_q_infer / synap_q_run when synap_q_node(c) (qmath.h has the rule).
+ *
+ * Per op, TFLite's reference integer method:
+ *   Add/Sub    left_shift 20 (8-bit) or 15 (16-bit); inputs rescaled by
+ *              s_i / (2 max(s1, s2)), summed, rescaled by
+ *              2 max(s1, s2) / (2^left_shift s_out) — TFLite's AddFunc.
+ *   Mul        (q1 - z1)(q2 - z2) * M, M = (float)(s1 * s2 / s_out).
+ *   Gemm/MatMul with constant weights (FULLY_CONNECTED): like Conv, int32
+ *              (8-bit) or int64 (int16) accumulation, int32/int64 bias.
+ *   Relu/Clip  requantized by s_in / s_out, clamped to the bounds quantized
+ *              on the output scale (TFLite's ReluX).
+ *   LeakyRelu  two multipliers: s_in / s_out and s_in * alpha / s_out.
+ *   Sigmoid/Tanh 8-bit: the 256-entry table TFLite builds in float
+ *              (expf / tanhf, rounded half away from zero). 16-bit: computed
+ *              in double from the dequantized input and rounded half away
+ *              (NOT TFLite's int16 table method: see the report).
+ *   HardSwish  8-bit: TFLite's int16 fixed-point method.
+ *   Softmax    8-bit: TFLite's reference (gemmlowp fixed-point exp with 5
+ *              integer bits, 12-bit accumulation, reciprocal by Newton-
+ *              Raphson); output scale 1/256, zero point -128 (int8) or 0.
+ *   ReduceMean TFLite's integer MEAN: sum (q - z_in) (int64), times
+ *              s_in / s_out, divided by the count rounding half away, + z_out.
+ *   Concat     inputs whose parameters differ from the output's are
+ *              requantized in float as TFLite's ConcatenationWithScaling:
+ *              round(q * s_i / s_out + (-z_i * s_i / s_out)) + z_out.
+ *   Resize     linear, 2-D spatial: TFLite's integer bilinear (10-bit
+ *              fixed-point coordinates, 20-bit weights); same parameters on
+ *              input and output. Nearest copies (resize.c).
+ * Every kernel writes each output element from one thread in a fixed order,
+ * and integer sums are exact: results do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/qmath.h"
+
+static int qtype_ok(struct synap_kctx *c, size_t i, const char *what)
+{
+    int32_t lo, hi;
+    if (!synap_q_range(c->in[i].dtype, &lo, &hi) || c->in[i].dtype == SYNAP_DTYPE_INT32)
+        return synap_errf(c->err, "%s: expected an 8/16-bit integer, got %s", what,
+                          synap_dtype_name(c->in[i].dtype));
+    return 0;
+}
+
+static int is16(enum synap_dtype t)
+{
+    return t == SYNAP_DTYPE_INT16 || t == SYNAP_DTYPE_UINT16;
+}
+
+/* Output 0's quant record, per tensor (run-time check). */
+static const struct synap_quant *qout0(struct synap_kctx *c)
+{
+    const struct synap_quant *q = synap_q_out(c, 0);
+    if (synap_q_per_tensor(c, q, "output 0")) return NULL;
+    return q;
+}
+
+/* ---- broadcasting walk ------------------------------------------------- */
+
+struct bwalk {
+    int rank;
+    int64_t dims[SYNAP_MAX_RANK], sa[SYNAP_MAX_RANK], sb[SYNAP_MAX_RANK];
+};
+
+static void bwalk_init(struct bwalk *w, const struct synap_value *y, const struct synap_value *a,
+                       const struct synap_value *b)
+{
+    w->rank = y->rank;
+    memcpy(w->dims, y->dims, sizeof w->dims);
+    synap_broadcast_strides(a->rank, a->dims, y->rank, y->dims, w->sa);
+    synap_broadcast_strides(b->rank, b->dims, y->rank, y->dims, w->sb);
+}
+
+/* Offsets in a and b of output element i. */
+static void bwalk_at(const struct bwalk *w, int64_t i, int64_t *oa, int64_t *ob)
+{
+    int64_t a = 0, b = 0;
+    for (int d = w->rank - 1; d >= 0; d--) {
+        int64_t k = i % w->dims[d];
+        i /= w->dims[d];
+        a += k * w->sa[d];
+        b += k * w->sb[d];
+    }
+    *oa = a;
+    *ob = b;
+}
+
+/* ---- Add / Sub / Mul ----------------------------------------------------- */
+
+struct qbin {
+    struct synap_kctx *c;
+    struct bwalk w;
+    int op, left_shift;
+    int32_t z1, z2, zo, m1, m2, mo;
+    int s1, s2, so;
+    int32_t lo, hi;
+};
+
+static void qbin_range(void *arg, size_t begin, size_t end)
+{
+    const struct qbin *q = arg;
+    const struct synap_value *a = &q->c->in[0], *b = &q->c->in[1];
+    struct synap_value *y = &q->c->out[0];
+    for (size_t i = begin; i < end; i++) {
+        int64_t oa, ob;
+        bwalk_at(&q->w, (int64_t)i, &oa, &ob);
+        int32_t v1 = synap_q_load(a->dtype, a->data, oa) - q->z1;
+        int32_t v2 = synap_q_load(b->dtype, b->data, ob) - q->z2;
+        int32_t r;
+        if (q->op == SYNAP_OP_MUL) {
+            r = synap_q_mul(synap_q_sat32((int64_t)v1 * v2), q->mo, q->so);
+        } else {
+            int32_t x1 = synap_q_mul(synap_q_sat32((int64_t)v1 << q->left_shift), q->m1, q->s1);
+            int32_t x2 = synap_q_mul(synap_q_sat32((int64_t)v2 << q->left_shift), q->m2, q->s2);
+            int64_t sum = q->op == SYNAP_OP_ADD ? (int64_t)x1 + x2 : (int64_t)x1 - x2;
+            r = synap_q_mul(synap_q_sat32(sum), q->mo, q->so);
+        }
+        int64_t v = (int64_t)r + q->zo;
+        v = v < q->lo ? q->lo : v > q->hi ? q->hi : v;
+        synap_q_store(y->dtype, y->data, (int64_t)i, (int32_t)v);
+    }
+}
+
+static int qbinary_run(struct synap_kctx *c)
+{
+    const struct synap_quant *q1 = synap_q_in(c, 0), *q2 = synap_q_in(c, 1), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, q1, "input 0") || synap_q_per_tensor(c, q2, "input 1"))
+        return -1;
+    if (!synap_dtype_is_int(c->in[1].dtype)) return synap_errf(c->err, "input 1: not quantized");
+    struct qbin q = {.c = c, .op = c->node->op};
+    bwalk_init(&q.w, &c->out[0], &c->in[0], &c->in[1]);
+    q.z1 = q1->zero_point[0];
+    q.z2 = q2->zero_point[0];
+    q.zo = qo->zero_point[0];
+    synap_q_range(c->out[0].dtype, &q.lo, &q.hi);
+    if (q.op == SYNAP_OP_MUL) {
+        float m = q1->scale[0] * q2->scale[0] / qo->scale[0]; /* float, as TFLite */
+        synap_q_quantize_multiplier((double)m, &q.mo, &q.so);
+    } else {
+        q.left_shift = is16(c->out[0].dtype) ? 15 : 20;
+        double twice = 2.0 * (double)(q1->scale[0] > q2->scale[0] ? q1->scale[0] : q2->scale[0]);
+        synap_q_quantize_multiplier((double)q1->scale[0] / twice, &q.m1, &q.s1);
+        synap_q_quantize_multiplier((double)q2->scale[0] / twice, &q.m2, &q.s2);
+        synap_q_quantize_multiplier(twice / ((double)(1 << q.left_shift) * qo->scale[0]), &q.mo,
+                                    &q.so);
+    }
+    int64_t n = synap_value_nelem(&c->out[0]);
+    if (n > 0) synap_pool_for(c->pool, (size_t)n, 4096, qbin_range, &q);
+    return 0;
+}
+
+/* ---- elementwise activations ------------------------------------------- */
+
+/* A Clip bound: absent, float, or quantized integer (dequantized). */
+static float clip_bound(struct synap_kctx *c, size_t i, float def)
+{
+    if (!synap_has_input(c, i) || !c->in[i].data) return def;
+    const struct synap_value *v = &c->in[i];
+    if (synap_dtype_is_float(v->dtype)) return (float)synap_value_get_f64(v, 0);
+    const struct synap_quant *q = synap_q_in(c, i);
+    int64_t raw = synap_value_get_i64(v, 0);
+    return q ? q->scale[0] * (float)(raw - q->zero_point[0]) : (float)raw;
+}
+
+static int16_t srdhm16(int16_t a, int16_t b)
+{
+    if (a == INT16_MIN && b == INT16_MIN) return INT16_MAX;
+    int32_t ab = (int32_t)a * b;
+    int32_t nudge = ab >= 0 ? (1 << 14) : 1 - (1 << 14);
+    return (int16_t)((ab + nudge) / (1 << 15));
+}
+
+static int16_t sdhm16(int16_t a, int16_t b) /* rounds toward zero */
+{
+    if (a == INT16_MIN && b == INT16_MIN) return INT16_MAX;
+    return (int16_t)(((int32_t)a * b) / (1 << 15));
+}
+
+static int16_t rdbpot16(int16_t x, int e)
+{
+    if (e <= 0) return x;
+    int32_t mask = (1 << e) - 1, rem = x & mask, th = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (int16_t)(synap_q_asr64(x, e) + (rem > th ? 1 : 0));
+}
+
+static int16_t sat_lshift16(int16_t v, int n)
+{
+    int64_t r = (int64_t)v * ((int64_t)1 << n);
+    return (int16_t)(r > INT16_MAX ? INT16_MAX : r < INT16_MIN ? INT16_MIN : r);
+}
+
+static int16_t down16(int32_t m) /* DownScaleInt32ToInt16Multiplier */
+{
+    if (m >= INT32_MAX - (1 << 15)) return INT16_MAX;
+    return (int16_t)((m + (1 << 15)) >> 16);
+}
+
+static int qunary_run(struct synap_kctx *c)
+{
+    enum synap_op op = c->node->op;
+    const struct synap_value *x = &c->in[0];
+    struct synap_value *y = &c->out[0];
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
+    int64_t n = synap_value_nelem(x);
+    float si = qi->scale[0], so = qo->scale[0];
+    int32_t zi = qi->zero_point[0], zo = qo->zero_point[0], lo, hi;
+    synap_q_range(y->dtype, &lo, &hi);
+    int wide = is16(x->dtype);
+    switch (op) {
+    case SYNAP_OP_IDENTITY:
+        synap_q_requantize(x->dtype, x->data, qi, y->dtype, y->data, qo, n);
+        return 0;
+    case SYNAP_OP_RELU:
+    case SYNAP_OP_CLIP: {
+        float flo = op == SYNAP_OP_RELU ? 0.0f : clip_bound(c, 1, -INFINITY);
+        float fhi = op == SYNAP_OP_RELU ? INFINITY : clip_bound(c, 2, INFINITY);
+        synap_q_act_range(qo, flo, fhi, &lo, &hi);
+        int32_t m;
+        int sh;
+        synap_q_quantize_multiplier((double)(si / so), &m, &sh);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = (int64_t)synap_q_mul(synap_q_load(x->dtype, x->data, i) - zi, m, sh) + zo;
+            synap_q_store(y->dtype, y->data, i, (int32_t)(v < lo ? lo : v > hi ? hi : v));
+        }
+        return 0;
+    }
+    case SYNAP_OP_LEAKY_RELU: {
+        float alpha = synap_attr_float(c->node, "alpha", 0.01f);
+        int32_t mi, ma;
+        int si_, sa;
+        synap_q_quantize_multiplier((double)(si / so), &mi, &si_);
+        synap_q_quantize_multiplier((double)(si * alpha / so), &ma, &sa);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v = synap_q_load(x->dtype, x->data, i) - zi;
+            int32_t r = v >= 0 ? synap_q_mul(v, mi, si_) : synap_q_mul(v, ma, sa);
+            synap_q_store(y->dtype, y->data, i, synap_q_sat32((int64_t)r + zo));
+        }
+        return 0;
+    }
+    case SYNAP_OP_SIGMOID:
+    case SYNAP_OP_TANH:
+        if (!wide) {
+            /* TFLite's LUTPopulate: float arithmetic, round half away. */
+            int32_t tab[256], ilo, ihi;
+            synap_q_range(x->dtype, &ilo, &ihi);
+            float inv = 1.0f / so;
+            for (int32_t v = ilo; v <= ihi; v++) {
+                float d = si * (float)(v - zi);
+                float t = op == SYNAP_OP_SIGMOID ? 1.0f / (1.0f + expf(-d)) : tanhf(d);
+                float r = roundf(t * inv);
+                int64_t q = (int64_t)r + zo;
+                tab[v - ilo] = (int32_t)(q < lo ? lo : q > hi ? hi : q);
+            }
+            for (int64_t i = 0; i < n; i++)
+                synap_q_store(y->dtype, y->data, i, tab[synap_q_load(x->dtype, x->data, i) - ilo]);
+        } else {
+            for (int64_t i = 0; i < n; i++) {
+                double d = (double)si * (synap_q_load(x->dtype, x->data, i) - zi);
+                double t = op == SYNAP_OP_SIGMOID ? 1.0 / (1.0 + exp(-d)) : tanh(d);
+                double r = round(t / so) + zo;
+                synap_q_store(y->dtype, y->data, i, (int32_t)(r < lo ? lo : r > hi ? hi : r));
+            }
+        }
+        return 0;
+    case SYNAP_OP_HARD_SWISH: {
+        if (wide) return synap_errf(c->err, "integer HardSwish supports 8-bit tensors only");
+        float hires = (1.0f / 128.0f) * si;
+        int32_t m32;
+        int oexp, rexp;
+        synap_q_quantize_multiplier((double)(hires / so), &m32, &oexp);
+        int16_t om = down16(m32);
+        synap_q_quantize_multiplier((double)(hires / (3.0f / 32768.0f)), &m32, &rexp);
+        int16_t rm = down16(m32);
+        if (oexp > 0)
+            return synap_errf(c->err, "HardSwish: output scale too small for TFLite's method");
+        for (int64_t i = 0; i < n; i++) {
+            int16_t v = (int16_t)(synap_q_load(x->dtype, x->data, i) - zi);
+            int16_t hv = (int16_t)(v * 128);
+            int16_t pre = srdhm16(hv, om);
+            int16_t rv = hv;
+            if (rexp > 0) rv = sat_lshift16(rv, rexp - 1);
+            rv = srdhm16(rv, rm);
+            if (rexp > 0) rv = sat_lshift16(rv, 1);
+            if (rexp < 0) rv = rdbpot16(rv, -rexp);
+            rv = (int16_t)(((int32_t)rv + (1 << 15)) >> 1);
+            int16_t po = sdhm16(rv, pre);
+            int32_t out = (int32_t)rdbpot16(po, -oexp) + zo;
+            synap_q_store(y->dtype, y->data, i, out);
+        }
+        return 0;
+    }
+    default:
+        return synap_errf(c->err, "%s has no integer kernel", synap_op_name(op));
+    }
+}
+
+/* ---- Gemm / MatMul with constant weights (FULLY_CONNECTED) ---------------- */
+
+struct qfc {
+    struct synap_kctx *c;
+    int64_t m, k, n;
+    int transb;
+    const struct synap_quant *qa, *qb, *qy;
+    const struct synap_value *bias;
+};
+
+static void qfc_rows(void *arg, size_t begin, size_t end)
+{
+    const struct qfc *f = arg;
+    const struct synap_value *a = &f->c->in[0], *b = &f->c->in[1];
+    struct synap_value *y = &f->c->out[0];
+    int wide = is16(a->dtype), per_ch = f->qb->nparams > 1;
+    int32_t za = f->qa->zero_point[0], zy = f->qy->zero_point[0];
+    for (size_t r = begin; r < end; r++) {
+        for (int64_t j = 0; j < f->n; j++) {
+            size_t qi = per_ch ? (size_t)j : 0;
+            int32_t zb = f->qb->zero_point[qi];
+            double mr = per_ch ? (double)f->qa->scale[0] * f->qb->scale[qi] / f->qy->scale[0]
+                               : (double)(f->qa->scale[0] * f->qb->scale[0]) / f->qy->scale[0];
+            int32_t mult;
+            int sh;
+            synap_q_quantize_multiplier(mr, &mult, &sh);
+            int64_t acc = 0;
+            for (int64_t t = 0; t < f->k; t++) {
+                int64_t av = (int64_t)synap_q_load(a->dtype, a->data, (int64_t)r * f->k + t) - za;
+                int64_t bi = f->transb ? j * f->k + t : t * f->n + j;
+                int64_t bv = (int64_t)synap_q_load(b->dtype, b->data, bi) - zb;
+                acc += av * bv;
+            }
+            if (f->bias)
+                acc +=
+                    f->bias->dtype == SYNAP_DTYPE_INT64
+                        ? ((const int64_t *)f->bias->data)[synap_value_nelem(f->bias) == 1 ? 0 : j]
+                        : synap_q_load(f->bias->dtype, f->bias->data,
+                                       synap_value_nelem(f->bias) == 1 ? 0 : j);
+            int32_t v =
+                wide ? synap_q_mul64(acc, mult, sh) : synap_q_mul(synap_q_sat32(acc), mult, sh);
+            synap_q_store(y->dtype, y->data, (int64_t)r * f->n + j, synap_q_sat32((int64_t)v + zy));
+        }
+    }
+}
+
+static int qfc_run(struct synap_kctx *c)
+{
+    const struct synap_value *a = &c->in[0], *b = &c->in[1];
+    struct qfc f = {.c = c, .qa = synap_q_in(c, 0), .qb = synap_q_in(c, 1), .qy = qout0(c)};
+    if (!f.qy || synap_q_per_tensor(c, f.qa, "input 0")) return -1;
+    if (!f.qb || !synap_dtype_is_int(b->dtype))
+        return synap_errf(c->err, "input 1: integer weights need quantization parameters");
+    if (b->rank != 2) return synap_errf(c->err, "input 1: integer MatMul/Gemm needs 2-D weights");
+    if (a->rank < 1) return synap_errf(c->err, "input 0: scalar");
+    if (c->node->op == SYNAP_OP_GEMM) {
+        if (synap_attr_int(c->node, "transA", 0) || synap_attr_float(c->node, "alpha", 1) != 1 ||
+            synap_attr_float(c->node, "beta", 1) != 1)
+            return synap_errf(c->err, "integer Gemm needs transA = 0 and alpha = beta = 1");
+        f.transb = synap_attr_int(c->node, "transB", 0) != 0;
+        if (synap_has_input(c, 2)) f.bias = &c->in[2];
+    }
+    f.k = a->dims[a->rank - 1];
+    f.n = f.transb ? b->dims[0] : b->dims[1];
+    f.m = f.k ? synap_value_nelem(a) / f.k : 0;
+    if ((f.transb ? b->dims[1] : b->dims[0]) != f.k)
+        return synap_errf(c->err, "inner dimensions differ");
+    if (f.qb->nparams != 1 && (int64_t)f.qb->nparams != f.n)
+        return synap_errf(c->err, "input 1: %zu scales for %lld output channels", f.qb->nparams,
+                          (long long)f.n);
+    if (f.bias && f.bias->dtype != SYNAP_DTYPE_INT32 && f.bias->dtype != SYNAP_DTYPE_INT64)
+        return synap_errf(c->err, "input 2: integer Gemm needs an int32 or int64 bias");
+    if (f.bias && synap_value_nelem(f.bias) != f.n && synap_value_nelem(f.bias) != 1)
+        return synap_errf(c->err, "input 2: expected %lld bias values", (long long)f.n);
+    if (f.m > 0 && f.n > 0) synap_pool_for(c->pool, (size_t)f.m, 1, qfc_rows, &f);
+    return 0;
+}
+
+/* ---- Softmax (TFLite's reference, gemmlowp fixed point) ------------------- */
+
+static int32_t sat_lshift32(int32_t x, int e)
+{
+    return synap_q_sat32((int64_t)x * ((int64_t)1 << e));
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+static int32_t exp_quarter(int32_t a)
+{
+    const int32_t c0 = 1895147668, third = 715827883;
+    int32_t x = (int32_t)((uint32_t)a + (1u << 28));
+    int32_t x2 = synap_q_srdhm(x, x), x3 = synap_q_srdhm(x2, x), x4 = synap_q_srdhm(x2, x2);
+    int32_t x4q = synap_q_rdbpot(x4, 2);
+    int32_t inner = synap_q_rdbpot(
+        (int32_t)((uint32_t)synap_q_srdhm((int32_t)((uint32_t)x4q + (uint32_t)x3), third) +
+                  (uint32_t)x2),
+        1);
+    return (int32_t)((uint32_t)c0 +
+                     (uint32_t)synap_q_srdhm(c0, (int32_t)((uint32_t)x + (uint32_t)inner)));
+}
+
+/* gemmlowp exp_on_negative_values for Q5.26 input, Q0.31 result. */
+static int32_t exp_neg_q5(int32_t a)
+{
+    const int frac = 26;
+    const int32_t quarter = 1 << (frac - 2), mask = quarter - 1;
+    int32_t amq = (int32_t)(((uint32_t)a & (uint32_t)mask) - (uint32_t)quarter);
+    int32_t result = exp_quarter(sat_lshift32(amq, 5));
+    int32_t rem = (int32_t)((uint32_t)amq - (uint32_t)a);
+    static const int32_t mult[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                    39332535,   720401,     242};
+    for (int e = -2; e <= 4; e++)
+        if ((uint32_t)rem & (1u << (frac + e))) result = synap_q_srdhm(result, mult[e + 2]);
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1, Q0.31. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    int64_t sum = (int64_t)a + INT32_MAX;
+    int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    const int32_t c48_17 = 1515870810, cm32_17 = -1010580540, one_q2 = 1 << 29;
+    int32_t x = (int32_t)((uint32_t)c48_17 + (uint32_t)synap_q_srdhm(half_den, cm32_17));
+    for (int i = 0; i < 3; i++) {
+        int32_t hdx = synap_q_srdhm(half_den, x);
+        int32_t one_minus = (int32_t)((uint32_t)one_q2 - (uint32_t)hdx);
+        x = (int32_t)((uint32_t)x + (uint32_t)sat_lshift32(synap_q_srdhm(x, one_minus), 2));
+    }
+    /* ExactMulByPot<-1> keeps the raw bits (Q2 -> Q1); Rescale<0> shifts left 1. */
+    return sat_lshift32(x, 1);
+}
+
+static int clz32(uint32_t x)
+{
+    int n = 0;
+    if (!x) return 32;
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+static int qsoftmax_run(struct synap_kctx *c)
+{
+    const struct synap_value *x = &c->in[0];
+    struct synap_value *y = &c->out[0];
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
+    if (is16(x->dtype)) return synap_errf(c->err, "integer Softmax supports 8-bit tensors only");
+    int32_t omin, omax;
+    synap_q_range(y->dtype, &omin, &omax);
+    if (qo->scale[0] != 1.0f / 256 || qo->zero_point[0] != omin)
+        return synap_errf(c->err,
+                          "integer Softmax needs output scale 1/256 and zero point %d "
+                          "(TFLite's)",
+                          omin);
+    int64_t axis;
+    if (synap_norm_axis(c->err, synap_attr_int(c->node, "axis", -1), x->rank, &axis)) return -1;
+    int64_t outer = 1, depth = x->dims[axis], inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= x->dims[d];
+    for (int d = (int)axis + 1; d < x->rank; d++)
+        inner *= x->dims[d];
+    /* PreprocessSoftmaxScaling with beta = 1 and 5 integer bits. */
+    double real = (double)qi->scale[0] * (double)(1 << 26);
+    if (real > 2147483647.0) real = 2147483647.0;
+    int32_t bm;
+    int bs;
+    synap_q_quantize_multiplier(real, &bm, &bs);
+    if (bs < 0) /* QuantizeMultiplierGreaterThanOne requires it */
+        return synap_errf(c->err, "integer Softmax: input scale %g too small",
+                          (double)qi->scale[0]);
+    double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << bs);
+    int32_t diff_min = -(int32_t)floor(radius);
+    int outbits = 8;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            int64_t base = o * depth * inner + in;
+            int32_t mx = INT32_MIN;
+            for (int64_t k = 0; k < depth; k++) {
+                int32_t v = synap_q_load(x->dtype, x->data, base + k * inner);
+                mx = v > mx ? v : mx;
+            }
+            int32_t sum = 0; /* Q12.19 */
+            for (int64_t k = 0; k < depth; k++) {
+                int32_t d = synap_q_load(x->dtype, x->data, base + k * inner) - mx;
+                if (d >= diff_min) {
+                    int32_t sd = synap_q_srdhm(sat_lshift32(d, bs), bm);
+                    sum = (int32_t)((uint32_t)sum + (uint32_t)synap_q_rdbpot(exp_neg_q5(sd), 12));
+                }
+            }
+            int hr = clz32((uint32_t)sum);
+            int nbits = 12 - hr;
+            int32_t shifted = (int32_t)(((uint32_t)sum << hr) - (1u << 31));
+            int32_t scale = one_over_one_plus_x(shifted);
+            for (int64_t k = 0; k < depth; k++) {
+                int32_t d = synap_q_load(x->dtype, x->data, base + k * inner) - mx;
+                int32_t out = omin;
+                if (d >= diff_min) {
+                    int32_t sd = synap_q_srdhm(sat_lshift32(d, bs), bm);
+                    int32_t e = exp_neg_q5(sd);
+                    int32_t u = synap_q_rdbpot(synap_q_srdhm(scale, e), nbits + 31 - outbits);
+                    out = u + omin;
+                }
+                synap_q_store(y->dtype, y->data, base + k * inner, out);
+            }
+        }
+    return 0;
+}
+
+/* ---- ReduceMean (TFLite's integer MEAN) ------------------------------------- */
+
+static int qmean_run(struct synap_kctx *c)
+{
+    const struct synap_value *x = &c->in[0];
+    struct synap_value *y = &c->out[0];
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
+    int r = x->rank;
+    bool red[SYNAP_MAX_RANK] = {0};
+    const int64_t *axes;
+    size_t na = synap_attr_ints(c->node, "axes", &axes);
+    if (na == 0)
+        for (int d = 0; d < r; d++)
+            red[d] = true;
+    for (size_t i = 0; i < na; i++) {
+        int64_t a;
+        if (synap_norm_axis(c->err, axes[i], r, &a)) return -1;
+        red[a] = true;
+    }
+    int64_t ostr[SYNAP_MAX_RANK], s = 1, count = 1;
+    for (int d = r - 1; d >= 0; d--) {
+        ostr[d] = red[d] ? 0 : s;
+        if (red[d])
+            count *= x->dims[d];
+        else
+            s *= x->dims[d];
+    }
+    int64_t nout = synap_value_nelem(y), nin = synap_value_nelem(x);
+    int64_t *acc = c->scratch;
+    if ((size_t)nout * sizeof *acc > c->scratch_nbytes)
+        return synap_errf(c->err, "scratch too small");
+    memset(acc, 0, (size_t)nout * sizeof *acc);
+    int32_t zi = qi->zero_point[0], zo = qo->zero_point[0];
+    for (int64_t i = 0; i < nin; i++) {
+        int64_t rem = i, off = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            off += (rem % x->dims[d]) * ostr[d];
+            rem /= x->dims[d];
+        }
+        acc[off] += synap_q_load(x->dtype, x->data, i) - zi;
+    }
+    int32_t m;
+    int sh;
+    synap_q_quantize_multiplier((double)qi->scale[0] / (double)qo->scale[0], &m, &sh);
+    for (int64_t j = 0; j < nout; j++) {
+        int64_t v = is16(x->dtype) ? synap_q_mul64(acc[j], m, sh)
+                                   : synap_q_mul(synap_q_sat32(acc[j]), m, sh);
+        v = count == 0 ? 0 : v > 0 ? (v + count / 2) / count : (v - count / 2) / count;
+        synap_q_store(y->dtype, y->data, j, synap_q_sat32(v + zo));
+    }
+    return 0;
+}
+
+/* ---- Concat (TFLite's ConcatenationWithScaling) ------------------------------ */
+
+static int qconcat_run(struct synap_kctx *c)
+{
+    struct synap_value *y = &c->out[0];
+    const struct synap_quant *qo = qout0(c);
+    if (!qo) return -1;
+    int64_t axis;
+    if (synap_norm_axis(c->err, synap_attr_int(c->node, "axis", 0), y->rank, &axis)) return -1;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= y->dims[d];
+    for (int d = (int)axis + 1; d < y->rank; d++)
+        inner *= y->dims[d];
+    int64_t ostride = y->dims[axis] * inner, at = 0;
+    int32_t lo, hi;
+    synap_q_range(y->dtype, &lo, &hi);
+    float inv = 1.0f / qo->scale[0];
+    for (size_t i = 0; i < c->nin; i++) {
+        const struct synap_value *x = &c->in[i];
+        const struct synap_quant *qi = synap_q_in(c, i);
+        if (!synap_dtype_is_int(x->dtype) || synap_q_per_tensor(c, qi, "a Concat input")) return -1;
+        int64_t chunk = x->dims[axis] * inner;
+        bool same = synap_q_same(qi, qo);
+        float scale = qi->scale[0] * inv, bias = -(float)qi->zero_point[0] * scale;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t j = 0; j < chunk; j++) {
+                int32_t v = synap_q_load(x->dtype, x->data, o * chunk + j);
+                if (!same) {
+                    float r = roundf((float)v * scale + bias);
+                    r = r < -4.0e9f ? -4.0e9f : r > 4.0e9f ? 4.0e9f : r;
+                    v = synap_q_sat32((int64_t)r + qo->zero_point[0]);
+                }
+                synap_q_store(y->dtype, y->data, o * ostride + at + j, v);
+            }
+        at += chunk;
+    }
+    return 0;
+}
+
+/* ---- Resize bilinear (TFLite's integer method) -------------------------------- */
+
+static void bil_coord(int32_t v, int32_t s10, int hp, int32_t insz, int32_t *sv, int32_t *lo,
+                      int32_t *hi)
+{
+    *sv = hp ? v * s10 + s10 / 2 - (1 << 9) : v * s10;
+    int32_t l = *sv / (1 << 10), h = (*sv + (1 << 10) - 1) / (1 << 10);
+    *lo = l > 0 ? l : 0;
+    *hi = h < insz - 1 ? h : insz - 1;
+}
+
+static int qresize_run(struct synap_kctx *c)
+{
+    const struct synap_value *x = &c->in[0];
+    struct synap_value *y = &c->out[0];
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
+    if (!synap_q_same(qi, qo))
+        return synap_errf(c->err, "integer Resize needs the same scale and zero point on input and "
+                                  "output");
+    if (x->rank != 4 || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1])
+        return synap_errf(c->err, "integer linear Resize supports 4-D NCHW with H and W resized");
+    const char *ctm = synap_attr_string(c->node, "coordinate_transformation_mode", "half_pixel");
+    int hp = !strcmp(ctm, "half_pixel") || !strcmp(ctm, "pytorch_half_pixel");
+    int ac = !strcmp(ctm, "align_corners");
+    if (!hp && !ac && strcmp(ctm, "asymmetric"))
+        return synap_errf(c->err,
+                          "integer linear Resize: coordinate_transformation_mode '%s' not "
+                          "supported",
+                          ctm);
+    int64_t ih = x->dims[2], iw = x->dims[3], oh = y->dims[2], ow = y->dims[3];
+    if (ih > 1 << 20 || iw > 1 << 20 || oh > 1 << 20 || ow > 1 << 20 || oh < 1 || ow < 1)
+        return synap_errf(c->err, "integer linear Resize: size out of range");
+    int32_t hs = (int32_t)(((1 << 10) * ih + oh / 2) / oh);
+    int32_t ws = (int32_t)(((1 << 10) * iw + ow / 2) / ow);
+    if (ac && oh > 1) hs = (int32_t)(((1 << 10) * (ih - 1) + (oh - 1) / 2) / (oh - 1));
+    if (ac && ow > 1) ws = (int32_t)(((1 << 10) * (iw - 1) + (ow - 1) / 2) / (ow - 1));
+    int64_t planes = x->dims[0] * x->dims[1];
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int32_t yy = 0; yy < oh; yy++) {
+            int32_t iy, y0, y1;
+            bil_coord(yy, hs, hp, (int32_t)ih, &iy, &y0, &y1);
+            for (int32_t xx = 0; xx < ow; xx++) {
+                int32_t ix, x0, x1;
+                bil_coord(xx, ws, hp, (int32_t)iw, &ix, &x0, &x1);
+                int64_t b = pl * ih * iw;
+                int64_t fy = iy - (1 << 10) * y0, fx = ix - (1 << 10) * x0;
+                int64_t v = (int64_t)synap_q_load(x->dtype, x->data, b + y0 * iw + x0) *
+                                ((1 << 10) - fy) * ((1 << 10) - fx) +
+                            (int64_t)synap_q_load(x->dtype, x->data, b + y1 * iw + x0) * fy *
+                                ((1 << 10) - fx) +
+                            (int64_t)synap_q_load(x->dtype, x->data, b + y0 * iw + x1) *
+                                ((1 << 10) - fy) * fx +
+                            (int64_t)synap_q_load(x->dtype, x->data, b + y1 * iw + x1) * fy * fx;
+                int64_t rnd = v > 0 ? (1 << 19) : -(1 << 19);
+                synap_q_store(y->dtype, y->data, pl * oh * ow + (int64_t)yy * ow + xx,
+                              synap_q_sat32((v + rnd) / (1 << 20)));
+            }
+        }
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+int synap_q_infer(struct synap_kctx *c, synap_kernel_fn float_infer)
+{
+    enum synap_op op = c->node->op;
+    int bias = op == SYNAP_OP_GEMM ? 2 : -1;
+    switch (op) {
+    case SYNAP_OP_ADD:
+    case SYNAP_OP_SUB:
+    case SYNAP_OP_MUL:
+    case SYNAP_OP_IDENTITY:
+    case SYNAP_OP_RELU:
+    case SYNAP_OP_CLIP:
+    case SYNAP_OP_LEAKY_RELU:
+    case SYNAP_OP_SIGMOID:
+    case SYNAP_OP_TANH:
+    case SYNAP_OP_HARD_SWISH:
+    case SYNAP_OP_SOFTMAX:
+    case SYNAP_OP_REDUCE_MEAN:
+    case SYNAP_OP_CONCAT:
+    case SYNAP_OP_RESIZE:
+    case SYNAP_OP_GEMM:
+    case SYNAP_OP_MATMUL:
+        break;
+    default:
+        return synap_errf(c->err, "%s has no integer kernel (quantized input '%s')",
+                          synap_op_name(op), c->graph->tensors[c->node->inputs[0]].name);
+    }
+    for (size_t i = 0; i < c->nin; i++)
+        if (synap_has_input(c, i) && synap_q_in(c, i) && qtype_ok(c, i, "quantized input"))
+            return -1;
+    if (synap_q_infer_as_float(c, float_infer, bias)) return -1;
+    if (op == SYNAP_OP_REDUCE_MEAN)
+        c->scratch_nbytes = (size_t)synap_value_nelem(&c->out[0]) * sizeof(int64_t);
+    else
+        c->scratch_nbytes = 0;
+    return 0;
+}
+
+int synap_q_run(struct synap_kctx *c)
+{
+    switch (c->node->op) {
+    case SYNAP_OP_ADD:
+    case SYNAP_OP_SUB:
+    case SYNAP_OP_MUL:
+        return qbinary_run(c);
+    case SYNAP_OP_GEMM:
+    case SYNAP_OP_MATMUL:
+        return qfc_run(c);
+    case SYNAP_OP_SOFTMAX:
+        return qsoftmax_run(c);
+    case SYNAP_OP_REDUCE_MEAN:
+        return qmean_run(c);
+    case SYNAP_OP_CONCAT:
+        return qconcat_run(c);
+    case SYNAP_OP_RESIZE:
+        return qresize_run(c);
+    default:
+        return qunary_run(c);
+    }
+}
