@@ -42,8 +42,9 @@ static int compute(struct synap_stage_ctx *c)
     if (!g) goto out;
     if (synap_partition(g, t, &o, &warning, c->err) < 0) goto out;
     if (synap_ir_serialize(g, &c->out[0], &c->out_n[0], c->err) < 0) goto out;
-    /* the one message a library result asks the tool to show: never silent */
-    if (warning) fprintf(stderr, "synap-partition: warning: %s\n", warning);
+    /* the one message a library result asks the tool to show: never silent,
+     * and kept with a cached result so a cache hit shows it too */
+    if (warning) synap_stage_warn(c, "%s", warning);
     if (c->verbose) {
         int32_t nsub = g->nnodes ? g->nodes[g->nnodes - 1].subgraph + 1 : 0;
         fprintf(stderr, "synap-partition: %s: %zu layers in %d subgraph%s\n", t->name, g->nnodes,

@@ -202,26 +202,49 @@ static int remove_entry(struct synap_cache *c, const char *key, const char *entr
     return 0;
 }
 
-/* Parses the MANIFEST: exactly nout lines "<i> <nbytes> <hex>\n", i = 0, 1, ... */
+/* The files of an entry: out0 .. out<nout-1>, then "warnings"; slot i's
+ * MANIFEST line starts with its index, the warnings' with "warnings". */
+static void slot_name(size_t i, size_t nout, char name[32])
+{
+    if (i < nout)
+        snprintf(name, 32, "out%zu", i);
+    else
+        snprintf(name, 32, "warnings");
+}
+
+static void slot_label(size_t i, size_t nout, char label[32])
+{
+    if (i < nout)
+        snprintf(label, 32, "%zu", i);
+    else
+        snprintf(label, 32, "warnings");
+}
+
+/* Parses the MANIFEST: exactly one line "<label> <nbytes> <hex>\n" per slot,
+ * in order (nout + 1 slots). */
 static int parse_manifest(const struct synap_file *m, size_t nout, size_t *sizes, char (*hex)[65])
 {
     const char *p = (const char *)m->data, *end = p + m->size;
-    for (size_t i = 0; i < nout; i++) {
+    for (size_t i = 0; i <= nout; i++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) return -1;
-        char line[160];
+        char line[160], label[32];
         size_t len = (size_t)(nl - p);
         if (len >= sizeof line) return -1;
         memcpy(line, p, len);
         line[len] = 0;
-        unsigned long long idx, nbytes;
+        slot_label(i, nout, label);
+        size_t ll = strlen(label);
+        if (strncmp(line, label, ll) || line[ll] != ' ') return -1;
+        const char *rest = line + ll + 1;
+        unsigned long long nbytes;
         char h[65];
         int used = 0;
-        if (sscanf(line, "%llu %llu %64[0-9a-f]%n", &idx, &nbytes, h, &used) != 3 ||
-            (size_t)used != len || idx != i || strlen(h) != 64 || nbytes > SIZE_MAX)
+        if (sscanf(rest, "%llu %64[0-9a-f]%n", &nbytes, h, &used) != 2 ||
+            (size_t)used != strlen(rest) || strlen(h) != 64 || nbytes > SIZE_MAX)
             return -1;
         /* sscanf's %llu accepts signs and spaces; the writer never emits them */
-        if (line[0] < '0' || line[0] > '9') return -1;
+        if (rest[0] < '0' || rest[0] > '9') return -1;
         sizes[i] = (size_t)nbytes;
         memcpy(hex[i], h, 65);
         p = nl + 1;
@@ -230,11 +253,12 @@ static int parse_manifest(const struct synap_file *m, size_t nout, size_t *sizes
 }
 
 int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, struct synap_file *out,
-                       int *corrupt, struct synap_err *err)
+                       struct synap_file *warnings, int *corrupt, struct synap_err *err)
 {
     if (corrupt) *corrupt = 0;
     for (size_t i = 0; i < nout; i++)
         memset(&out[i], 0, sizeof out[i]);
+    if (warnings) memset(warnings, 0, sizeof *warnings);
     if (!valid_key(key)) return synap_errf_io(err, "invalid cache key '%s'", key);
     char *entry = synap_cache_entry_path(c, key);
     struct stat st;
@@ -244,8 +268,11 @@ int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, stru
         if (e == ENOENT || e == ENOTDIR) return 0;
         return synap_errf_io(err, "cache directory %s: %s", c->dir, strerror(e));
     }
-    size_t *sizes = synap_xcalloc(nout ? nout : 1, sizeof *sizes);
-    char(*hex)[65] = synap_xcalloc(nout ? nout : 1, sizeof *hex);
+    /* slots 0..nout-1 are the outputs, slot nout the warnings */
+    size_t nslot = nout + 1;
+    size_t *sizes = synap_xcalloc(nslot, sizeof *sizes);
+    char(*hex)[65] = synap_xcalloc(nslot, sizeof *hex);
+    struct synap_file *files = synap_xcalloc(nslot, sizeof *files);
     struct synap_file m = {0};
     struct synap_err ignored;
     int ok = 0;
@@ -253,15 +280,14 @@ int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, stru
     if (S_ISDIR(st.st_mode) && synap_file_read(mp, &m, &ignored) == 0 &&
         parse_manifest(&m, nout, sizes, hex) == 0) {
         ok = 1;
-        for (size_t i = 0; i < nout && ok; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "out%zu", i);
+        for (size_t i = 0; i < nslot && ok; i++) {
+            char name[32], h[65];
+            slot_name(i, nout, name);
             char *fp = path_join(entry, name);
-            char h[65];
-            if (synap_file_read(fp, &out[i], &ignored) < 0 || out[i].size != sizes[i])
+            if (synap_file_read(fp, &files[i], &ignored) < 0 || files[i].size != sizes[i])
                 ok = 0;
             else {
-                synap_sha256_hex(out[i].data, out[i].size, h);
+                synap_sha256_hex(files[i].data, files[i].size, h);
                 if (strcmp(h, hex[i])) ok = 0;
             }
             free(fp);
@@ -272,12 +298,20 @@ int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, stru
     free(sizes);
     free(hex);
     int rc = 1;
-    if (!ok) {
+    if (ok) {
         for (size_t i = 0; i < nout; i++)
-            synap_file_close(&out[i]);
+            out[i] = files[i];
+        if (warnings)
+            *warnings = files[nout];
+        else
+            synap_file_close(&files[nout]);
+    } else {
+        for (size_t i = 0; i < nslot; i++)
+            synap_file_close(&files[i]);
         if (corrupt) *corrupt = 1;
         rc = remove_entry(c, key, entry, err) < 0 ? -1 : 0;
     }
+    free(files);
     free(entry);
     return rc;
 }
@@ -304,7 +338,8 @@ static int write_file(const char *path, const void *data, size_t n)
 }
 
 int synap_cache_store(struct synap_cache *c, const char *key, size_t nout,
-                      const uint8_t *const *out, const size_t *out_n, struct synap_err *err)
+                      const uint8_t *const *out, const size_t *out_n, const void *warnings,
+                      size_t warnings_n, struct synap_err *err)
 {
     if (!valid_key(key)) return synap_errf_io(err, "invalid cache key '%s'", key);
     char *tmp = make_tmpdir(c, key);
@@ -317,23 +352,27 @@ int synap_cache_store(struct synap_cache *c, const char *key, size_t nout,
     chmod(tmp, 0777 & ~um);
 
     char *entry = synap_cache_entry_path(c, key);
-    size_t mcap = nout * 130 + 1, mlen = 0;
+    size_t mcap = (nout + 1) * 130 + 1, mlen = 0;
     char *manifest = synap_xmalloc(mcap);
     manifest[0] = 0;
     int rc = -1;
-    for (size_t i = 0; i < nout; i++) {
-        char name[32], hex[65];
-        snprintf(name, sizeof name, "out%zu", i);
+    for (size_t i = 0; i <= nout; i++) {
+        const void *data = i < nout ? out[i] : warnings;
+        size_t n = i < nout ? out_n[i] : warnings_n;
+        if (!data) data = "";
+        char name[32], label[32], hex[65];
+        slot_name(i, nout, name);
+        slot_label(i, nout, label);
         char *fp = path_join(tmp, name);
-        int w = write_file(fp, out[i], out_n[i]);
+        int w = write_file(fp, data, n);
         int e = errno;
         free(fp);
         if (w < 0) {
             synap_errf_io(err, "cache directory %s is not writable: %s", c->dir, strerror(e));
             goto out;
         }
-        synap_sha256_hex(out[i], out_n[i], hex);
-        mlen += (size_t)snprintf(manifest + mlen, mcap - mlen, "%zu %zu %s\n", i, out_n[i], hex);
+        synap_sha256_hex(data, n, hex);
+        mlen += (size_t)snprintf(manifest + mlen, mcap - mlen, "%s %zu %s\n", label, n, hex);
     }
     char *mp = path_join(tmp, "MANIFEST");
     int w = write_file(mp, manifest, mlen);

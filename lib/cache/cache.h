@@ -2,12 +2,16 @@
  *
  * Layout of a cache directory DIR:
  *   DIR/v1/<key[0:2]>/<key>/out0, out1, ...   the outputs' bytes
- *   DIR/v1/<key[0:2]>/<key>/MANIFEST          "<index> <nbytes> <sha256hex>\n" per output
+ *   DIR/v1/<key[0:2]>/<key>/warnings          the stage's warnings (may be empty)
+ *   DIR/v1/<key[0:2]>/<key>/MANIFEST          "<index> <nbytes> <sha256hex>\n" per output,
+ *                                             then "warnings <nbytes> <sha256hex>\n"
  *   DIR/v1/tmp/                               entries being built or removed
  * An entry becomes visible in one rename(2) of a complete directory, so a
  * reader never sees a partial one; every read re-hashes the files against the
- * MANIFEST, and an entry that does not match is moved away and deleted. Any
- * number of processes may share a directory. */
+ * MANIFEST, and an entry that does not match is moved away and deleted. An
+ * entry without the warnings line (written before warnings were kept) counts
+ * as damaged too: replaying it would lose its warnings. Any number of
+ * processes may share a directory. */
 #ifndef SYNAP_CACHE_H
 #define SYNAP_CACHE_H
 
@@ -39,19 +43,23 @@ struct synap_cache *synap_cache_open(const char *dir, struct synap_err *err);
 void synap_cache_close(struct synap_cache *c);
 
 /* Looks `key` up for an entry of exactly `nout` outputs. Returns 1 on a hit
- * (out[0..nout) filled: mapped or malloc'd; caller closes each with
- * synap_file_close), 0 on a miss. An entry that is incomplete or whose bytes
- * do not match its MANIFEST is removed and counts as a miss (*corrupt set to
- * 1 when corrupt is not NULL). -1 on an I/O error other than those. */
+ * (out[0..nout) and *warnings filled: mapped or malloc'd; caller closes each
+ * with synap_file_close; warnings may be NULL when unwanted, the file is
+ * verified all the same), 0 on a miss. An entry that is incomplete or whose
+ * bytes do not match its MANIFEST is removed and counts as a miss (*corrupt
+ * set to 1 when corrupt is not NULL). -1 on an I/O error other than those.
+ * Every byte returned is hashed exactly once, against the MANIFEST. */
 int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, struct synap_file *out,
-                       int *corrupt, struct synap_err *err);
+                       struct synap_file *warnings, int *corrupt, struct synap_err *err);
 
-/* Stores nout outputs under key: written into a private directory under
+/* Stores nout outputs and the stage's warnings (warnings_n bytes, 0 for
+ * none; kept as given) under key: written into a private directory under
  * DIR/v1/tmp, then renamed into place. When another process stored the key
  * first, ours is deleted and that is a success. -1 (nothing visible left
  * behind) on an I/O error. */
 int synap_cache_store(struct synap_cache *c, const char *key, size_t nout,
-                      const uint8_t *const *out, const size_t *out_n, struct synap_err *err);
+                      const uint8_t *const *out, const size_t *out_n, const void *warnings,
+                      size_t warnings_n, struct synap_err *err);
 
 /* The directory of key's entry (DIR/v1/ab/abcd...); caller frees. For
  * tests and messages. */

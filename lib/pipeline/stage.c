@@ -362,6 +362,40 @@ static int append_log(const char *path, const char *line, struct synap_err *err)
     return 0;
 }
 
+/* ---- warnings ------------------------------------------------------------ */
+void synap_stage_warn(struct synap_stage_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0) len = 0;
+    c->warnings = synap_xrealloc(c->warnings, c->warnings_n + (size_t)len + 2);
+    char *line = c->warnings + c->warnings_n;
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+    line[len] = '\n';
+    c->warnings_n += (size_t)len + 1;
+}
+
+/* Prints the lines of a warnings buffer, computed or from the cache entry
+ * (whose bytes the MANIFEST vouched for; a last line without its newline
+ * still prints as one line). */
+static void print_warnings(const struct synap_stage_desc *d, const char *w, size_t n)
+{
+    while (n) {
+        const char *nl = memchr(w, '\n', n);
+        size_t len = nl ? (size_t)(nl - w) : n;
+        fprintf(stderr, "synap-%s: warning: %.*s\n", d->name, (int)len, w);
+        if (!nl) break;
+        n -= len + 1;
+        w = nl + 1;
+    }
+}
+
 /* ---- main ------------------------------------------------------------------- */
 int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
 {
@@ -370,7 +404,7 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
     struct synap_err err = {0};
     struct synap_arena *ar = synap_arena_new();
     struct synap_file *in = NULL;
-    struct synap_file cached[SYNAP_STAGE_MAX_OUTPUTS];
+    struct synap_file cached[SYNAP_STAGE_MAX_OUTPUTS], cached_warnings = {0};
     memset(cached, 0, sizeof cached);
     struct synap_cache *cache = NULL;
     char *canon = NULL;
@@ -508,7 +542,7 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
             rc = say_err(d, &err);
             goto out;
         }
-        hit = synap_cache_lookup(cache, hex, d->noutputs, cached, &corrupt, &err);
+        hit = synap_cache_lookup(cache, hex, d->noutputs, cached, &cached_warnings, &corrupt, &err);
         if (hit < 0) {
             rc = say_err(d, &err);
             goto out;
@@ -527,8 +561,13 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
             outp[i] = cached[i].data;
             outn[i] = cached[i].size;
         }
+        /* the warnings computing printed, replayed */
+        print_warnings(d, (const char *)cached_warnings.data, cached_warnings.size);
     } else {
-        if (d->compute(&ctx) < 0) {
+        int crc = d->compute(&ctx);
+        /* what it warned about before failing may explain the failure */
+        print_warnings(d, ctx.warnings, ctx.warnings_n);
+        if (crc < 0) {
             rc = say_err(d, &err);
             goto out;
         }
@@ -537,7 +576,8 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
             outn[i] = ctx.out[i] ? ctx.out_n[i] : 0;
         }
         /* stored before the outputs are written: a failure leaves no output */
-        if (cache && synap_cache_store(cache, hex, d->noutputs, outp, outn, &err) < 0) {
+        if (cache && synap_cache_store(cache, hex, d->noutputs, outp, outn, ctx.warnings,
+                                       ctx.warnings_n, &err) < 0) {
             rc = say_err(d, &err);
             goto out;
         }
@@ -576,6 +616,8 @@ out:
         free(ctx.out[i]);
         synap_file_close(&cached[i]);
     }
+    synap_file_close(&cached_warnings);
+    free(ctx.warnings);
     for (size_t i = 0; in && i < a.ninputs; i++)
         synap_file_close(&in[i]);
     free(in);

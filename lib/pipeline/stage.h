@@ -23,6 +23,12 @@ struct synap_stage_ctx {
     /* compute sets the bytes of each output (malloc'd; the stage frees them) */
     uint8_t *out[SYNAP_STAGE_MAX_OUTPUTS];
     size_t out_n[SYNAP_STAGE_MAX_OUTPUTS];
+    /* compute's warnings, added with synap_stage_warn: "LINE\n" each
+     * (malloc'd; the stage frees them). The stage prints every line as
+     * "synap-<name>: warning: LINE" and keeps them in the cache entry with
+     * the outputs, so a cached result prints exactly what computing did. */
+    char *warnings;
+    size_t warnings_n;
 };
 
 enum synap_flag_kind {
@@ -63,5 +69,11 @@ struct synap_stage_desc {
  * 2 (I/O or internal). On failure no output file is written and the cache
  * is untouched. */
 int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv);
+
+/* Adds one warning line (printf format, without the "synap-<name>:
+ * warning: " prefix or a trailing newline; newlines inside become spaces so
+ * that it stays one line) to c->warnings. Compute reports warnings this way
+ * instead of printing them. Only aborts on out-of-memory. */
+void synap_stage_warn(struct synap_stage_ctx *c, const char *fmt, ...) SYNAP_PRINTF(2, 3);
 
 #endif

@@ -2,14 +2,17 @@
 # The common stage main through the real synap-import: cache miss then hit,
 # byte-identical outputs, corrupt and incomplete cache entries, concurrent
 # writers, an unusable cache directory, depfiles, stdin/stdout, options in
-# both forms, usage errors.
+# both forms, usage errors; warnings replayed from the cache (synap-partition).
 # usage: run.sh SYNAP_IMPORT DIGITS.onnx TESTS_DATA_DIR VERSION SHARED_DIR
+#               SYNAP_PARTITION FLOOR.onnx
 set -u
 IMPORT=$1
 DIGITS=$2
 DATA=$3/onnx
 VERSION=$4
 SHARED=$5
+PARTITION=$6
+FLOOR=$7
 W=$(mktemp -d "${TMPDIR:-/tmp}/synap-stage.XXXXXX") || exit 2
 trap 'rm -rf "$W"' EXIT
 fails=0
@@ -44,7 +47,9 @@ check "miss: log says computed" [ "$(last_log "$W/log")" = "import computed" ]
 check "miss: output = plain import" cmp -s "$W/a.ir" "$W/ref.ir"
 E=$(entry "$C")
 check "miss: one entry in the cache" [ -n "$E" ]
-check "miss: MANIFEST line" [ "$(cat "$E/MANIFEST")" = "0 $(wc -c <"$W/ref.ir" | tr -d ' ') $(sha256sum "$W/ref.ir" | cut -d' ' -f1)" ]
+check "miss: MANIFEST lines" [ "$(cat "$E/MANIFEST")" = "0 $(wc -c <"$W/ref.ir" | tr -d ' ') $(sha256sum "$W/ref.ir" | cut -d' ' -f1)
+warnings 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" ]
+check "miss: no warnings: an empty warnings file" [ -f "$E/warnings" ] && [ ! -s "$E/warnings" ]
 check "miss: out0 = output" cmp -s "$E/out0" "$W/ref.ir"
 "$IMPORT" "$DIGITS" -o "$W/b.ir" --cache-dir "$C" --stage-log "$W/log"
 check "hit: exit 0" [ $? -eq 0 ]
@@ -70,6 +75,11 @@ check "corrupt: output correct" cmp -s "$W/d.ir" "$W/ref.ir"
 check "corrupt: entry replaced" cmp -s "$(entry "$C")/out0" "$W/ref.ir"
 "$IMPORT" "$DIGITS" -o "$W/d.ir" --cache-dir "$C" --stage-log "$W/log"
 check "corrupt: then cached again" [ "$(last_log "$W/log")" = "import cached" ]
+# ---- an entry without its warnings file
+rm "$(entry "$C")/warnings"
+"$IMPORT" "$DIGITS" -o "$W/d.ir" --cache-dir "$C" --stage-log "$W/log"
+check "no warnings file: recomputed" [ "$(last_log "$W/log")" = "import computed" ]
+check "no warnings file: entry complete again" [ -f "$(entry "$C")/warnings" ]
 # ---- a missing MANIFEST, a truncated output
 rm "$(entry "$C")/MANIFEST"
 "$IMPORT" "$DIGITS" -o "$W/d.ir" --cache-dir "$C" --stage-log "$W/log"
@@ -202,6 +212,32 @@ check "--help: first line" [ "$(head -n 1 "$W/out" | cut -c1-27)" = "usage: syna
 check "--version" [ "$("$IMPORT" --version)" = "synap-import $VERSION" ]
 "$IMPORT" "$DIGITS" "$DIGITS" -o "$W/u.ir" 2>"$W/err"
 check "two inputs: exit 1 + message" [ $? -eq 1 ] && [ "$(cat "$W/err")" = "synap-import: expected 1 input, got 2" ]
+
+# ---- warnings: synap-partition's cpu fallback (floor.onnx: Relu, Floor, Relu on
+# VS680, whose NPU has no Floor) prints the same on a miss, a hit and without
+# a cache; the warnings file of the entry holds it
+want_warn="synap-partition: warning: 1 layer runs on cpu: 'floor' (Floor)"
+"$IMPORT" "$FLOOR" -o "$W/floor.ir"
+"$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp0.ir" 2>"$W/err"
+check "warning: without a cache" [ "$(cat "$W/err")" = "$want_warn" ]
+C5=$W/c5
+for run in miss hit; do
+    "$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp-$run.ir" --cache-dir "$C5" --stage-log "$W/log5" 2>"$W/err"
+    check "warning: $run: exit 0" [ $? -eq 0 ]
+    check "warning: $run: printed" [ "$(cat "$W/err")" = "$want_warn" ]
+done
+check "warning: computed then cached" [ "$(sed 's/ [0-9.]*$//' "$W/log5" | tr '\n' ' ')" = "partition computed partition cached " ]
+check "warning: same output on the hit" cmp -s "$W/fp-miss.ir" "$W/fp-hit.ir"
+E5=$(entry "$C5")
+check "warning: kept in the entry" [ "$(cat "$E5/warnings")" = "1 layer runs on cpu: 'floor' (Floor)" ]
+check "warning: listed in the MANIFEST" [ "$(tail -n 1 "$E5/MANIFEST")" = "warnings $(wc -c <"$E5/warnings" | tr -d ' ') $(sha256sum "$E5/warnings" | cut -d' ' -f1)" ]
+# a damaged warnings file is corruption: recomputed, and the warning still right
+printf 'x' >>"$E5/warnings"
+"$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp-c.ir" --cache-dir "$C5" --stage-log "$W/log5" 2>"$W/err"
+check "warning: damaged warnings file: recomputed" [ "$(last_log "$W/log5")" = "partition computed" ]
+check "warning: damaged warnings file: printed" [ "$(cat "$W/err")" = "$want_warn" ]
+"$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp-c.ir" --cache-dir "$C5" --stage-log "$W/log5" 2>"$W/err"
+check "warning: then cached again" [ "$(last_log "$W/log5")" = "partition cached" ] && [ "$(cat "$W/err")" = "$want_warn" ]
 
 # ---- a real model from the shared folder (skipped when absent)
 PP=$SHARED/models/onnx/ppocr_v4_det/ch_PP-OCRv4_det_infer.onnx

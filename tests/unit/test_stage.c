@@ -1,5 +1,6 @@
 /* stage: synap_stage_main in-process with a toy stage: merged options,
- * cache miss/hit, stage log, depfile, errors that leave nothing behind. */
+ * cache miss/hit, warnings replayed from the cache, stage log, depfile,
+ * errors that leave nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,10 +69,14 @@ static const char *read_text(const char *path)
 }
 
 /* ---- the toy stage: out0 = canonical options + "|" + inputs concatenated;
- * out1 = the number of inputs. Option "fail" makes it fail. */
+ * out1 = the number of inputs. Each "warn" item is a warning (before a
+ * failure too); option "fail" makes it fail. */
 static int toy_compute(struct synap_stage_ctx *c)
 {
     ncomputed++;
+    const struct synap_json *warn = synap_json_get(c->options, "warn");
+    for (size_t i = 0; i < synap_json_length(warn); i++)
+        synap_stage_warn(c, "toy says %s", warn->items[i]->s);
     if (synap_json_get(c->options, "fail"))
         return synap_errf(c->err, "%s: the toy stage was told to fail", c->inputs[0]);
     struct synap_jw w;
@@ -115,6 +120,7 @@ static const struct synap_stage_flag toy_flags[] = {
     {"count", "count", SYNAP_FLAG_INT, "N  a number"},
     {"on", "on", SYNAP_FLAG_BOOL, "a boolean"},
     {"fail", "fail", SYNAP_FLAG_BOOL, "fail"},
+    {"warn", "warn", SYNAP_FLAG_LIST, "TEXT  a warning (repeatable)"},
 };
 
 static const struct synap_stage_desc toy = {
@@ -231,6 +237,88 @@ static size_t count_entries(const char *dir)
     return n;
 }
 
+/* Runs the toy stage with stderr sent to the file `err_path`. */
+static int run_stderr(const char *err_path, const char *first, ...)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = "synap-toy";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(err_path, "wb");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    fclose(f);
+    int rc = synap_stage_main(&toy, argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    return rc;
+}
+
+/* Warnings print the same whether computed or restored from the cache; they
+ * are part of the entry, so a corrupt warnings file means recomputing. */
+static void test_warnings_replayed(void **state)
+{
+    (void)state;
+    const char *want = "synap-toy: warning: toy says one\n"
+                       "synap-toy: warning: toy says two lines\n";
+    write_text(sub("w_in"), "w");
+    ncomputed = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run_stderr(sub("w_err"), sub("w_in"), "-o", sub("w0"), "-o", sub("w1"),
+                                    "--warn", "one", "--warn", "two\nlines", "--cache-dir",
+                                    sub("wcache"), "--stage-log", sub("wlog"), NULL),
+                         0);
+        assert_string_equal(read_text(sub("w_err")), want);
+    }
+    assert_int_equal(ncomputed, 1);
+    regex_t re;
+    assert_int_equal(regcomp(&re, "^toy computed [0-9.]+\ntoy cached [0-9.]+\n$", REG_EXTENDED), 0);
+    assert_int_equal(regexec(&re, read_text(sub("wlog")), 0, NULL, 0), 0);
+    regfree(&re);
+    /* without the cache, and without warnings: nothing printed, on a hit too */
+    assert_int_equal(run_stderr(sub("w_err"), sub("w_in"), "-o", sub("w0"), "-o", sub("w1"),
+                                "--warn", "one", "--warn", "two\nlines", NULL),
+                     0);
+    assert_string_equal(read_text(sub("w_err")), want);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run_stderr(sub("w_err"), sub("w_in"), "-o", sub("w0"), "-o", sub("w1"),
+                                    "--cache-dir", sub("wcache"), NULL),
+                         0);
+        assert_string_equal(read_text(sub("w_err")), "");
+    }
+    assert_int_equal(ncomputed, 3);
+    /* a damaged warnings file: the entry is recomputed, the warnings right */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "for f in '%s'/v1/*/*/warnings; do [ -s \"$f\" ] && printf X >\"$f\"; done; true",
+             sub("wcache"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run_stderr(sub("w_err"), sub("w_in"), "-o", sub("w0"), "-o", sub("w1"),
+                                "--warn", "one", "--warn", "two\nlines", "--cache-dir",
+                                sub("wcache"), NULL),
+                     0);
+    assert_string_equal(read_text(sub("w_err")), want);
+    assert_int_equal(ncomputed, 4);
+    /* a failing compute: its warnings, then the error; nothing cached */
+    assert_int_equal(run_stderr(sub("w_err"), sub("w_in"), "-o", sub("w0"), "-o", sub("w1"),
+                                "--warn", "first", "--fail", "--cache-dir", sub("wcache2"), NULL),
+                     1);
+    char want_fail[1024];
+    snprintf(want_fail, sizeof want_fail,
+             "synap-toy: warning: toy says first\nsynap-toy: %s: the toy stage was told to fail\n",
+             sub("w_in"));
+    assert_string_equal(read_text(sub("w_err")), want_fail);
+    assert_int_equal(count_entries(sub("wcache2/v1")), 1); /* tmp only */
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -288,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_options_merge),
         cmocka_unit_test(test_cache_log_depfile),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_warnings_replayed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
