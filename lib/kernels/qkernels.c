@@ -113,8 +113,8 @@ static void qbin_range(void *arg, size_t begin, size_t end)
         if (q->op == SYNAP_OP_MUL) {
             r = synap_q_mul(synap_q_sat32((int64_t)v1 * v2), q->mo, q->so);
         } else {
-            int32_t x1 = synap_q_mul(synap_q_sat32((int64_t)v1 << q->left_shift), q->m1, q->s1);
-            int32_t x2 = synap_q_mul(synap_q_sat32((int64_t)v2 << q->left_shift), q->m2, q->s2);
+            int32_t x1 = synap_q_mul(synap_q_sat32((int64_t)v1 * ((int64_t)1 << q->left_shift)), q->m1, q->s1);
+            int32_t x2 = synap_q_mul(synap_q_sat32((int64_t)v2 * ((int64_t)1 << q->left_shift)), q->m2, q->s2);
             int64_t sum = q->op == SYNAP_OP_ADD ? (int64_t)x1 + x2 : (int64_t)x1 - x2;
             r = synap_q_mul(synap_q_sat32(sum), q->mo, q->so);
         }

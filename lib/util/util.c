@@ -306,6 +306,28 @@ int synap_file_write_atomic(const char *path, const void *data, size_t n, struct
         if (fflush(stdout)) return synap_errf_io(err, "<stdout>: write error: %s", strerror(errno));
         return 0;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device or pipe (-o /dev/null, a FIFO): write into it; renaming a
+         * temporary file over it would replace the device itself */
+        if (S_ISDIR(st.st_mode)) return synap_errf(err, "%s: is a directory", path);
+        int fd = open(path, O_WRONLY | O_TRUNC);
+        if (fd < 0) return synap_errf_io(err, "%s: cannot open: %s", path, strerror(errno));
+        const unsigned char *q = data;
+        for (size_t left = n; left;) {
+            ssize_t w = write(fd, q, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                int e = errno;
+                close(fd);
+                return synap_errf_io(err, "%s: write error: %s", path, strerror(e));
+            }
+            q += w;
+            left -= (size_t)w;
+        }
+        close(fd);
+        return 0;
+    }
     if (same_contents(path, data, n)) return 0;
     size_t plen = strlen(path);
     char *tmp = synap_xmalloc(plen + 16);

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/util.h"
 
@@ -96,12 +97,43 @@ static void test_sha256_padding_edges(void **state)
         check_hex(x, cases[k].n, cases[k].hex);
 }
 
+/* Every byte value (the big-endian loads must not sign-extend) and whole
+ * blocks read straight from the caller's memory at every alignment:
+ * hashlib.sha256(bytes((i * 167 + 13) & 255 for i in range(1000))). */
+static void test_sha256_bytes_unaligned(void **state)
+{
+    (void)state;
+    uint8_t *buf = malloc(1000 + 8);
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t i = 0; i < 1000; i++)
+            buf[off + i] = (uint8_t)((i * 167 + 13) & 255);
+        check_hex(buf + off, 1000,
+                  "fa10d4e76ab24b0ff9d6c596a00df178cd2a80a15c70770dee68d374ccb39bc6");
+    }
+    free(buf);
+}
+
+/* Regression: writing "-o /dev/null" once renamed a temporary file over the
+ * device, leaving a regular file at /dev/null. */
+static void test_write_to_device(void **state)
+{
+    (void)state;
+    struct stat st;
+    if (stat("/dev/null", &st) != 0 || !S_ISCHR(st.st_mode)) skip();
+    struct synap_err err = {0};
+    assert_int_equal(synap_file_write_atomic("/dev/null", "abc", 3, &err), 0);
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_sha256_incremental),
         cmocka_unit_test(test_sha256_padding_edges),
+        cmocka_unit_test(test_sha256_bytes_unaligned),
+        cmocka_unit_test(test_write_to_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
