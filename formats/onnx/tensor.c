@@ -13,36 +13,8 @@
 
 enum synap_dtype onnx_dtype(int32_t t)
 {
-    switch (t) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        return SYNAP_DTYPE_FLOAT32;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
-        return SYNAP_DTYPE_UINT8;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
-        return SYNAP_DTYPE_INT8;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
-        return SYNAP_DTYPE_UINT16;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
-        return SYNAP_DTYPE_INT16;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
-        return SYNAP_DTYPE_INT32;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-        return SYNAP_DTYPE_INT64;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
-        return SYNAP_DTYPE_BOOL;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-        return SYNAP_DTYPE_FLOAT16;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-        return SYNAP_DTYPE_FLOAT64;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
-        return SYNAP_DTYPE_UINT32;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-        return SYNAP_DTYPE_UINT64;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
-        return SYNAP_DTYPE_BFLOAT16;
-    default:
-        return SYNAP_DTYPE_UNDEFINED;
-    }
+    /* the generated enum values are ONNX's TensorProto.DataType numbers */
+    return synap_dtype_from_onnx(t);
 }
 
 const char *onnx_dtype_name(int32_t t)

@@ -42,6 +42,9 @@ enum synap_dtype synap_dtype_from_name(const char *s); /* UNDEFINED when unknown
 size_t synap_dtype_size(enum synap_dtype t);           /* 0 for UNDEFINED */
 bool synap_dtype_is_float(enum synap_dtype t);         /* f16, bf16, f32, f64 */
 bool synap_dtype_is_int(enum synap_dtype t);           /* signed/unsigned ints, not bool */
+/* ONNX TensorProto.DataType numbers, which canonical ops keep in attributes
+ * (Cast's `to`, EyeLike's `dtype`); UNDEFINED for types synap lacks. */
+enum synap_dtype synap_dtype_from_onnx(int64_t onnx_type);
 
 /* Quantization parameters of a tensor (room for the quantization issue). */
 enum synap_qscheme {

@@ -90,3 +90,15 @@ enum synap_qscheme synap_qscheme_from_name(const char *s)
         if (!strcmp(qschemes[i], s)) return (enum synap_qscheme)i;
     return SYNAP_QSCHEME_NONE;
 }
+
+enum synap_dtype synap_dtype_from_onnx(int64_t t)
+{
+    static const enum synap_dtype map[] = {
+        [1] = SYNAP_DTYPE_FLOAT32, [2] = SYNAP_DTYPE_UINT8,    [3] = SYNAP_DTYPE_INT8,
+        [4] = SYNAP_DTYPE_UINT16,  [5] = SYNAP_DTYPE_INT16,    [6] = SYNAP_DTYPE_INT32,
+        [7] = SYNAP_DTYPE_INT64,   [9] = SYNAP_DTYPE_BOOL,     [10] = SYNAP_DTYPE_FLOAT16,
+        [11] = SYNAP_DTYPE_FLOAT64, [12] = SYNAP_DTYPE_UINT32, [13] = SYNAP_DTYPE_UINT64,
+        [16] = SYNAP_DTYPE_BFLOAT16,
+    };
+    return t >= 0 && (uint64_t)t < sizeof map / sizeof *map ? map[t] : SYNAP_DTYPE_UNDEFINED;
+}

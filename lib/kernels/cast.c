@@ -18,41 +18,6 @@
 #define BLOCK 256
 #define GRAIN 16384
 
-/* ONNX TensorProto.DataType numbers; UNDEFINED for those synap lacks. */
-static enum synap_dtype dtype_from_onnx(int64_t to)
-{
-    switch (to) {
-    case 1:
-        return SYNAP_DTYPE_FLOAT32;
-    case 2:
-        return SYNAP_DTYPE_UINT8;
-    case 3:
-        return SYNAP_DTYPE_INT8;
-    case 4:
-        return SYNAP_DTYPE_UINT16;
-    case 5:
-        return SYNAP_DTYPE_INT16;
-    case 6:
-        return SYNAP_DTYPE_INT32;
-    case 7:
-        return SYNAP_DTYPE_INT64;
-    case 9:
-        return SYNAP_DTYPE_BOOL;
-    case 10:
-        return SYNAP_DTYPE_FLOAT16;
-    case 11:
-        return SYNAP_DTYPE_FLOAT64;
-    case 12:
-        return SYNAP_DTYPE_UINT32;
-    case 13:
-        return SYNAP_DTYPE_UINT64;
-    case 16:
-        return SYNAP_DTYPE_BFLOAT16;
-    default:
-        return SYNAP_DTYPE_UNDEFINED;
-    }
-}
-
 static int target_dtype(struct synap_kctx *c, enum synap_dtype *to)
 {
     if (c->node->op == SYNAP_OP_CAST_LIKE) {
@@ -63,7 +28,7 @@ static int target_dtype(struct synap_kctx *c, enum synap_dtype *to)
     const struct synap_attr *a = synap_node_attr(c->node, "to");
     if (!a || a->type != SYNAP_ATTR_INT)
         return synap_errf(c->err, "attribute 'to' is missing or not an integer");
-    *to = dtype_from_onnx(a->i);
+    *to = synap_dtype_from_onnx(a->i);
     if (*to != SYNAP_DTYPE_UNDEFINED) return 0;
     if (a->i == 8) return synap_errf(c->err, "attribute to=8 (string): strings are not supported");
     return synap_errf(c->err, "attribute to=%lld: unsupported data type", (long long)a->i);

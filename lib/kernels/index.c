@@ -624,47 +624,12 @@ static int trilu_run(struct synap_kctx *c)
     return 0;
 }
 
-/* ONNX TensorProto.DataType numbers (EyeLike's `dtype` attribute keeps them). */
-static enum synap_dtype dtype_from_onnx(int64_t t)
-{
-    switch (t) {
-    case 1:
-        return SYNAP_DTYPE_FLOAT32;
-    case 2:
-        return SYNAP_DTYPE_UINT8;
-    case 3:
-        return SYNAP_DTYPE_INT8;
-    case 4:
-        return SYNAP_DTYPE_UINT16;
-    case 5:
-        return SYNAP_DTYPE_INT16;
-    case 6:
-        return SYNAP_DTYPE_INT32;
-    case 7:
-        return SYNAP_DTYPE_INT64;
-    case 9:
-        return SYNAP_DTYPE_BOOL;
-    case 10:
-        return SYNAP_DTYPE_FLOAT16;
-    case 11:
-        return SYNAP_DTYPE_FLOAT64;
-    case 12:
-        return SYNAP_DTYPE_UINT32;
-    case 13:
-        return SYNAP_DTYPE_UINT64;
-    case 16:
-        return SYNAP_DTYPE_BFLOAT16;
-    default:
-        return SYNAP_DTYPE_UNDEFINED;
-    }
-}
-
 static int eyelike_dtype(struct synap_kctx *c, enum synap_dtype *t)
 {
     const struct synap_attr *a = synap_node_attr(c->node, "dtype");
     *t = c->in[0].dtype;
     if (!a) return 0;
-    *t = a->type == SYNAP_ATTR_INT ? dtype_from_onnx(a->i) : SYNAP_DTYPE_UNDEFINED;
+    *t = a->type == SYNAP_ATTR_INT ? synap_dtype_from_onnx(a->i) : SYNAP_DTYPE_UNDEFINED;
     if (*t == SYNAP_DTYPE_UNDEFINED)
         return synap_errf(c->err, "attribute 'dtype': unsupported ONNX data type %lld",
                           (long long)a->i);

@@ -98,6 +98,24 @@ int64_t synap_value_get_i64(const struct synap_value *v, int64_t i);
 void synap_value_set_f64(struct synap_value *v, int64_t i, double x);
 void synap_value_set_i64(struct synap_value *v, int64_t i, int64_t x);
 
+/* Element access with float32/float64 fast paths (the kernels' inner loops
+ * read mostly those), everything else through the general functions. */
+static inline double synap_ld(const struct synap_value *v, int64_t i)
+{
+    if (v->dtype == SYNAP_DTYPE_FLOAT32) return ((const float *)v->data)[i];
+    if (v->dtype == SYNAP_DTYPE_FLOAT64) return ((const double *)v->data)[i];
+    return synap_value_get_f64(v, i);
+}
+static inline void synap_st(struct synap_value *v, int64_t i, double x)
+{
+    if (v->dtype == SYNAP_DTYPE_FLOAT32)
+        ((float *)v->data)[i] = (float)x;
+    else if (v->dtype == SYNAP_DTYPE_FLOAT64)
+        ((double *)v->data)[i] = x;
+    else
+        synap_value_set_f64(v, i, x);
+}
+
 /* A constant integer input (int32/int64) as int64s: fills *vals (borrowed
  * when the input is int64, otherwise written into `tmp`) and returns the
  * count, at most ntmp, or -1 with an error naming the input when it is not

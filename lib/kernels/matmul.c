@@ -6,23 +6,6 @@
 #include "kernels/kernel.h"
 #include "kernels/qmath.h"
 
-static inline double ld(const struct synap_value *v, int64_t i)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32) return ((const float *)v->data)[i];
-    if (v->dtype == SYNAP_DTYPE_FLOAT64) return ((const double *)v->data)[i];
-    return synap_value_get_f64(v, i);
-}
-
-static inline void st(struct synap_value *v, int64_t i, double x)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32)
-        ((float *)v->data)[i] = (float)x;
-    else if (v->dtype == SYNAP_DTYPE_FLOAT64)
-        ((double *)v->data)[i] = x;
-    else
-        synap_value_set_f64(v, i, x);
-}
-
 static int check_numeric(struct synap_kctx *c, size_t i)
 {
     enum synap_dtype t = c->in[i].dtype;
@@ -55,8 +38,8 @@ static void dot_store(const struct synap_value *a, int64_t ao, int64_t as,
     }
     double s = 0;
     for (int64_t p = 0; p < k; p++)
-        s += ld(a, ao + p * as) * ld(b, bo + p * bs);
-    st(y, yo, alpha * s + beta_c);
+        s += synap_ld(a, ao + p * as) * synap_ld(b, bo + p * bs);
+    synap_st(y, yo, alpha * s + beta_c);
 }
 
 /* ---- MatMul --------------------------------------------------------------- */
@@ -241,7 +224,7 @@ static int gemm_run(struct synap_kctx *c)
     }
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
-            double bc = has_c ? beta * ld(&c->in[2], i * cs[0] + j * cs[1]) : 0;
+            double bc = has_c ? beta * synap_ld(&c->in[2], i * cs[0] + j * cs[1]) : 0;
             dot_store(a, ta ? i : i * lda, ta ? lda : 1, b, tb ? j * ldb : j, tb ? 1 : ldb, k,
                       alpha, y, i * n + j, bc);
         }
@@ -472,7 +455,7 @@ static int einsum_run(struct synap_kctx *c)
             } else {
                 double p = 1;
                 for (int i = 0; i < e.nin; i++)
-                    p *= ld(&c->in[i], off[i]);
+                    p *= synap_ld(&c->in[i], off[i]);
                 accf += p;
             }
             ein_next(&e, e.nsum, e.sum, sidx, off);
@@ -480,7 +463,7 @@ static int einsum_run(struct synap_kctx *c)
         if (is_int)
             synap_value_set_i64(y, o, (int64_t)acci);
         else
-            st(y, o, accf);
+            synap_st(y, o, accf);
         ein_next(&e, e.nout, e.out, oidx, ooff);
     }
     return 0;

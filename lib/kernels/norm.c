@@ -5,23 +5,6 @@
 
 #include "kernels/kernel.h"
 
-static inline double ld(const struct synap_value *v, int64_t i)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32) return ((const float *)v->data)[i];
-    if (v->dtype == SYNAP_DTYPE_FLOAT64) return ((const double *)v->data)[i];
-    return synap_value_get_f64(v, i);
-}
-
-static inline void st(struct synap_value *v, int64_t i, double x)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32)
-        ((float *)v->data)[i] = (float)x;
-    else if (v->dtype == SYNAP_DTYPE_FLOAT64)
-        ((double *)v->data)[i] = x;
-    else
-        synap_value_set_f64(v, i, x);
-}
-
 static int check_float(struct synap_kctx *c, size_t i)
 {
     if (!synap_dtype_is_float(c->in[i].dtype))
@@ -105,11 +88,11 @@ static void batchnorm_planes(void *arg, size_t begin, size_t end)
     for (size_t p = begin; p < end; p++) {
         int64_t ch = (int64_t)p % j->ch;
         /* y = (x - mean) / sqrt(var + eps) * scale + B folded into y = x*a + b. */
-        double a = ld(&in[1], ch) / sqrt(ld(&in[4], ch) + j->eps);
-        double b = ld(&in[2], ch) - ld(&in[3], ch) * a;
+        double a = synap_ld(&in[1], ch) / sqrt(synap_ld(&in[4], ch) + j->eps);
+        double b = synap_ld(&in[2], ch) - synap_ld(&in[3], ch) * a;
         int64_t base = (int64_t)p * j->sp;
         for (int64_t i = 0; i < j->sp; i++)
-            st(y, base + i, ld(&in[0], base + i) * a + b);
+            synap_st(y, base + i, synap_ld(&in[0], base + i) * a + b);
     }
 }
 
@@ -156,16 +139,16 @@ static void instnorm_planes(void *arg, size_t begin, size_t end)
         /* Two passes (mean, then squared deviations): no cancellation. */
         double mean = 0, var = 0;
         for (int64_t i = 0; i < j->sp; i++)
-            mean += ld(&in[0], base + i);
+            mean += synap_ld(&in[0], base + i);
         mean /= (double)j->sp;
         for (int64_t i = 0; i < j->sp; i++) {
-            double d = ld(&in[0], base + i) - mean;
+            double d = synap_ld(&in[0], base + i) - mean;
             var += d * d;
         }
         var /= (double)j->sp;
-        double a = ld(&in[1], ch) / sqrt(var + j->eps), b = ld(&in[2], ch);
+        double a = synap_ld(&in[1], ch) / sqrt(var + j->eps), b = synap_ld(&in[2], ch);
         for (int64_t i = 0; i < j->sp; i++)
-            st(y, base + i, (ld(&in[0], base + i) - mean) * a + b);
+            synap_st(y, base + i, (synap_ld(&in[0], base + i) - mean) * a + b);
     }
 }
 
@@ -270,18 +253,18 @@ static void layernorm_rows(void *arg, size_t begin, size_t end)
         /* As the ONNX function: D = X - mean, var = mean(D*D). */
         double mean = 0, var = 0;
         for (int64_t i = 0; i < n; i++)
-            mean += ld(x, base + i);
+            mean += synap_ld(x, base + i);
         mean /= (double)n;
         for (int64_t i = 0; i < n; i++) {
-            double d = ld(x, base + i) - mean;
+            double d = synap_ld(x, base + i) - mean;
             var += d * d;
         }
         var /= (double)n;
         double inv = 1.0 / sqrt(var + j->eps);
         for (int64_t i = 0; i < n; i++) {
-            double v = (ld(x, base + i) - mean) * inv * ld(&c->in[1], bcast_off(&j->scale, i, n));
-            if (j->has_bias) v += ld(&c->in[2], bcast_off(&j->bias, i, n));
-            st(y, base + i, v);
+            double v = (synap_ld(x, base + i) - mean) * inv * synap_ld(&c->in[1], bcast_off(&j->scale, i, n));
+            if (j->has_bias) v += synap_ld(&c->in[2], bcast_off(&j->bias, i, n));
+            synap_st(y, base + i, v);
         }
         if (has_output(c, 1)) ((float *)c->out[1].data)[r] = (float)mean;
         if (has_output(c, 2)) ((float *)c->out[2].data)[r] = (float)inv;
@@ -340,11 +323,11 @@ static int lrn_run(struct synap_kctx *c)
             for (int64_t s = 0; s < sp; s++) {
                 double sq = 0;
                 for (int64_t q = c0; q <= c1; q++) {
-                    double v = ld(x, (b * ch + q) * sp + s);
+                    double v = synap_ld(x, (b * ch + q) * sp + s);
                     sq += v * v;
                 }
                 int64_t e = (b * ch + k) * sp + s;
-                st(y, e, ld(x, e) / pow(bias + alpha / (double)size * sq, beta));
+                synap_st(y, e, synap_ld(x, e) / pow(bias + alpha / (double)size * sq, beta));
             }
         }
     return 0;
@@ -407,13 +390,13 @@ static void mvn_pass(struct synap_kctx *c, const int64_t *gs, int pass, double *
     const struct synap_value *x = &c->in[0];
     int64_t idx[SYNAP_MAX_RANK] = {0}, g = 0, nel = synap_value_nelem(x);
     for (int64_t e = 0; e < nel; e++) {
-        double v = ld(x, e);
+        double v = synap_ld(x, e);
         if (pass == 0)
             mean[g] += v;
         else if (pass == 1)
             sd[g] += (v - mean[g]) * (v - mean[g]);
         else
-            st(&c->out[0], e, (v - mean[g]) / sd[g]);
+            synap_st(&c->out[0], e, (v - mean[g]) / sd[g]);
         for (int d = x->rank - 1; d >= 0; d--) {
             g += gs[d];
             if (++idx[d] < x->dims[d]) break;
@@ -487,13 +470,13 @@ static int lpnorm_run(struct synap_kctx *c)
             int64_t base = o * n * inner + i;
             double s = 0;
             for (int64_t j = 0; j < n; j++) {
-                double v = ld(x, base + j * inner);
+                double v = synap_ld(x, base + j * inner);
                 s += l1 ? fabs(v) : v * v;
             }
             double norm = l1 ? s : sqrt(s);
             /* A zero vector stays zero (ONNX Runtime), not 0/0. */
             for (int64_t j = 0; j < n; j++)
-                st(y, base + j * inner, norm != 0 ? ld(x, base + j * inner) / norm : 0.0);
+                synap_st(y, base + j * inner, norm != 0 ? synap_ld(x, base + j * inner) / norm : 0.0);
         }
     return 0;
 }

@@ -7,23 +7,6 @@
 
 /* Element access. float32/float64 are read directly because they are what
  * real models use; every other dtype goes through the shared converters. */
-static inline double ld(const struct synap_value *v, int64_t i)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32) return ((const float *)v->data)[i];
-    if (v->dtype == SYNAP_DTYPE_FLOAT64) return ((const double *)v->data)[i];
-    return synap_value_get_f64(v, i);
-}
-
-static inline void st(struct synap_value *v, int64_t i, double x)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32)
-        ((float *)v->data)[i] = (float)x;
-    else if (v->dtype == SYNAP_DTYPE_FLOAT64)
-        ((double *)v->data)[i] = x;
-    else
-        synap_value_set_f64(v, i, x);
-}
-
 static int check_numeric(struct synap_kctx *c, size_t i)
 {
     enum synap_dtype t = c->in[i].dtype;
@@ -178,7 +161,7 @@ static double reduce_one_f(enum synap_op op, const struct synap_value *x, const 
         bool mx = op == SYNAP_OP_REDUCE_MAX;
         acc = mx ? -INFINITY : INFINITY; /* the empty set's max / min */
         for (int64_t j = 0; j < g->nred; j++, odo_next(&o)) {
-            double v = ld(x, o.off);
+            double v = synap_ld(x, o.off);
             if (isnan(v)) return v; /* NaN propagates like numpy */
             if (mx ? v > acc : v < acc) acc = v;
         }
@@ -187,13 +170,13 @@ static double reduce_one_f(enum synap_op op, const struct synap_value *x, const 
     case SYNAP_OP_REDUCE_PROD:
         acc = 1;
         for (int64_t j = 0; j < g->nred; j++, odo_next(&o))
-            acc *= ld(x, o.off);
+            acc *= synap_ld(x, o.off);
         return acc;
     case SYNAP_OP_REDUCE_LOG_SUM_EXP: {
         /* Subtract the maximum so exp never overflows. */
         double m = -INFINITY;
         for (int64_t j = 0; j < g->nred; j++, odo_next(&o)) {
-            double v = ld(x, o.off);
+            double v = synap_ld(x, o.off);
             if (isnan(v)) return v;
             if (v > m) m = v;
         }
@@ -201,7 +184,7 @@ static double reduce_one_f(enum synap_op op, const struct synap_value *x, const 
         odo_init(&o, g->nr, g->rdims, g->rstrides, base);
         acc = 0;
         for (int64_t j = 0; j < g->nred; j++, odo_next(&o))
-            acc += exp(ld(x, o.off) - m);
+            acc += exp(synap_ld(x, o.off) - m);
         return m + log(acc);
     }
     default:
@@ -209,7 +192,7 @@ static double reduce_one_f(enum synap_op op, const struct synap_value *x, const 
     }
     acc = 0;
     for (int64_t j = 0; j < g->nred; j++, odo_next(&o)) {
-        double v = ld(x, o.off);
+        double v = synap_ld(x, o.off);
         switch (op) {
         case SYNAP_OP_REDUCE_L1:
             acc += fabs(v);
@@ -312,7 +295,7 @@ static void reduce_range(void *arg, size_t begin, size_t end)
         if (as_int)
             synap_value_set_i64(y, (int64_t)i, reduce_one_i(op, x, g, o.off));
         else
-            st(y, (int64_t)i, reduce_one_f(op, x, g, o.off));
+            synap_st(y, (int64_t)i, reduce_one_f(op, x, g, o.off));
     }
 }
 
@@ -396,9 +379,9 @@ static int arg_run(struct synap_kctx *c)
             } else {
                 /* A NaN wins like in numpy: the first one, or the last one
                  * with select_last_index. */
-                double bv = ld(x, base);
+                double bv = synap_ld(x, base);
                 for (int64_t k = 1; k < n; k++) {
-                    double v = ld(x, base + k * inner);
+                    double v = synap_ld(x, base + k * inner);
                     bool take;
                     if (isnan(v))
                         take = !isnan(bv) || last;
@@ -528,7 +511,7 @@ static int topk_run(struct synap_kctx *c)
                 if (is_int)
                     keys[j].i = synap_value_get_i64(x, base + j * inner);
                 else
-                    keys[j].d = ld(x, base + j * inner);
+                    keys[j].d = synap_ld(x, base + j * inner);
                 idx[j] = j;
             }
             int64_t *sorted = topk_sort(keys, is_int, largest, idx, tmp, n);
@@ -537,7 +520,7 @@ static int topk_run(struct synap_kctx *c)
                 if (is_int)
                     synap_value_set_i64(vals, out, keys[sorted[j]].i);
                 else
-                    st(vals, out, keys[sorted[j]].d);
+                    synap_st(vals, out, keys[sorted[j]].d);
                 oidx[out] = sorted[j];
             }
         }
@@ -596,9 +579,9 @@ static int cumsum_run(struct synap_kctx *c)
                     synap_value_set_i64(y, e, (int64_t)acci);
                     if (excl) acci += v;
                 } else {
-                    double v = ld(x, e);
+                    double v = synap_ld(x, e);
                     if (!excl) accf += v;
-                    st(y, e, accf);
+                    synap_st(y, e, accf);
                     if (excl) accf += v;
                 }
             }

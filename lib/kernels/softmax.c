@@ -5,23 +5,6 @@
 #include "kernels/kernel.h"
 #include "kernels/qmath.h"
 
-static inline double ld(const struct synap_value *v, int64_t i)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32) return ((const float *)v->data)[i];
-    if (v->dtype == SYNAP_DTYPE_FLOAT64) return ((const double *)v->data)[i];
-    return synap_value_get_f64(v, i);
-}
-
-static inline void st(struct synap_value *v, int64_t i, double x)
-{
-    if (v->dtype == SYNAP_DTYPE_FLOAT32)
-        ((float *)v->data)[i] = (float)x;
-    else if (v->dtype == SYNAP_DTYPE_FLOAT64)
-        ((double *)v->data)[i] = x;
-    else
-        synap_value_set_f64(v, i, x);
-}
-
 /* The rows along the axis: outer x n x inner. */
 struct rows {
     struct synap_kctx *c;
@@ -74,7 +57,7 @@ static void softmax_rows(void *arg, size_t begin, size_t end)
         int64_t best = 0;
         bool nan = false;
         for (int64_t j = 0; j < n; j++) {
-            double v = ld(x, base + j * inner);
+            double v = synap_ld(x, base + j * inner);
             if (isnan(v)) {
                 if (!nan) best = j; /* numpy's argmax: the first NaN */
                 nan = true;
@@ -85,24 +68,24 @@ static void softmax_rows(void *arg, size_t begin, size_t end)
         }
         if (op == SYNAP_OP_HARDMAX) {
             for (int64_t j = 0; j < n; j++)
-                st(y, base + j * inner, j == best ? 1.0 : 0.0);
+                synap_st(y, base + j * inner, j == best ? 1.0 : 0.0);
             continue;
         }
         if (nan) {
             for (int64_t j = 0; j < n; j++)
-                st(y, base + j * inner, NAN);
+                synap_st(y, base + j * inner, NAN);
             continue;
         }
         double sum = 0;
         for (int64_t j = 0; j < n; j++)
-            sum += exp(ld(x, base + j * inner) - m);
+            sum += exp(synap_ld(x, base + j * inner) - m);
         if (op == SYNAP_OP_LOG_SOFTMAX) {
             double lse = m + log(sum);
             for (int64_t j = 0; j < n; j++)
-                st(y, base + j * inner, ld(x, base + j * inner) - lse);
+                synap_st(y, base + j * inner, synap_ld(x, base + j * inner) - lse);
         } else {
             for (int64_t j = 0; j < n; j++)
-                st(y, base + j * inner, exp(ld(x, base + j * inner) - m) / sum);
+                synap_st(y, base + j * inner, exp(synap_ld(x, base + j * inner) - m) / sum);
         }
     }
 }
