@@ -1,5 +1,6 @@
 /* Case isolation (fork + pipe + alarm), tolerance comparison and
  * expected-failures files for the conformance and real-model runners. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -388,4 +389,94 @@ struct harness_expect *harness_expect_find(struct harness_expect *e, size_t n, c
 {
     struct harness_expect key = {.id = (char *)id};
     return n ? bsearch(&key, e, n, sizeof *e, cmp_expect) : NULL;
+}
+
+int harness_expect_judge(struct harness_expect *e, size_t n, const char *id, enum harness_status s,
+                         const char **note)
+{
+    struct harness_expect *x = harness_expect_find(e, n, id);
+    if (x) x->seen = 1;
+    *note = "";
+    if (s == HARNESS_CRASH) return 1;
+    if (s == HARNESS_PASS) {
+        if (!x) return 0;
+        *note = " (listed as failing: remove it from the expected failures)";
+        return 1;
+    }
+    if (!x) {
+        *note = " (not in the expected failures)";
+        return 1;
+    }
+    if (x->status != HARNESS_NSTATUS && x->status != s) {
+        *note = " (listed with another status)";
+        return 1;
+    }
+    return 0;
+}
+
+void harness_expect_note_unseen(const struct harness_expect *e, size_t n, const char *path,
+                                const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!e[i].seen)
+            printf("note: %s is listed in %s but no such %s ran\n", e[i].id, path, what);
+}
+
+int harness_expect_write(const char *path, const char *head, struct harness_expect *e, size_t n,
+                         struct synap_err *err)
+{
+    if (n) qsort(e, n, sizeof *e, cmp_expect);
+    size_t len = strlen(head), cap = len + 4096;
+    char *buf = synap_xmalloc(cap);
+    memcpy(buf, head, len);
+    for (size_t i = 0; i < n; i++) {
+        char line[2048];
+        int r = snprintf(line, sizeof line, "%s\t%s: %s\n", e[i].id,
+                         harness_status_name(e[i].status), e[i].reason ? e[i].reason : "");
+        if (r < 0) continue;
+        size_t ln = (size_t)r < sizeof line ? (size_t)r : sizeof line - 1;
+        if (line[ln - 1] != '\n') line[ln - 1] = '\n';
+        while (len + ln > cap)
+            cap *= 2;
+        buf = synap_xrealloc(buf, cap);
+        memcpy(buf + len, line, ln);
+        len += ln;
+    }
+    int rc = synap_file_write_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+void harness_print_counts(const char *label, const size_t counts[HARNESS_NSTATUS])
+{
+    printf("%s: %zu passed, %zu failed, %zu unsupported", label, counts[HARNESS_PASS],
+           counts[HARNESS_FAIL], counts[HARNESS_UNSUPPORTED]);
+    if (counts[HARNESS_CRASH]) printf(", %zu crashed", counts[HARNESS_CRASH]);
+    if (counts[HARNESS_TIMEOUT]) printf(", %zu timed out", counts[HARNESS_TIMEOUT]);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **harness_list_dir(const char *path, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            v = synap_xrealloc(v, cap * sizeof *v);
+        }
+        v[(*n)++] = synap_xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n) qsort(v, *n, sizeof *v, cmp_str);
+    return v;
 }

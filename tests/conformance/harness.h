@@ -80,4 +80,33 @@ void harness_expect_free(struct harness_expect *e, size_t n);
  * clipped to n - 1 bytes. */
 void harness_one_line(char *s, size_t n);
 
+/* Judges one result against the expected failures (the entry for id, if
+ * any, is marked seen). Returns 1 when it fails the suite: a crash, a listed
+ * case that passes, an unlisted failure or one listed with another status;
+ * *note is what to print after the reason ("" when there is nothing to add,
+ * which includes a failure listed as expected). */
+int harness_expect_judge(struct harness_expect *e, size_t n, const char *id, enum harness_status s,
+                         const char **note);
+
+/* Prints "note: ID is listed in PATH but no such WHAT ran" for each entry
+ * no case marked seen. */
+void harness_expect_note_unseen(const struct harness_expect *e, size_t n, const char *path,
+                                const char *what);
+
+/* Writes an expected-failures file atomically: `head` (comment lines, each
+ * ending in a newline), then "id<TAB>STATUS: reason" for the n entries
+ * sorted by id (e is sorted in place; each line is clipped to 2047 bytes).
+ * Returns 0, or -1 with err. */
+int harness_expect_write(const char *path, const char *head, struct harness_expect *e, size_t n,
+                         struct synap_err *err);
+
+/* Prints "LABEL: P passed, F failed, U unsupported", then ", C crashed" and
+ * ", T timed out" when there are any; no newline. */
+void harness_print_counts(const char *label, const size_t counts[HARNESS_NSTATUS]);
+
+/* The entries of a folder except dot files, sorted: a malloc'd array of
+ * malloc'd names (caller frees each and the array); NULL with *n = 0 when
+ * the folder cannot be read. */
+char **harness_list_dir(const char *path, size_t *n);
+
 #endif

@@ -37,7 +37,6 @@
  * every crash. Exit status: 0 when F is 0, 1 otherwise, 77 (meson's skip)
  * when the data folder is absent, 2 on a usage error.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,31 +394,11 @@ static void done_fn(void *ctx, size_t i, enum harness_status s, const char *reas
     t->status = s;
     t->reason = strdup(reason);
     R->counts[t->folder][s]++;
-    struct harness_expect *e = harness_expect_find(R->expect, R->nexpect, t->id);
-    if (e) e->seen = 1;
-    const char *note = "";
-    if (s == HARNESS_CRASH) {
-        t->unexpected = 1;
-    } else if (s == HARNESS_PASS) {
-        if (e) {
-            t->unexpected = 1;
-            note = " (listed as failing: remove it from the expected failures)";
-        }
-    } else if (!e) {
-        t->unexpected = 1;
-        note = " (not in the expected failures)";
-    } else if (e->status != HARNESS_NSTATUS && e->status != s) {
-        t->unexpected = 1;
-        note = " (listed with another status)";
-    }
+    const char *note;
+    t->unexpected = harness_expect_judge(R->expect, R->nexpect, t->id, s, &note);
     if (t->unexpected) R->nunexpected++;
     if (R->verbose || t->unexpected)
         printf("%-11s %s: %s%s\n", harness_status_name(s), t->id, reason, note);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int matches(const char *id, char **filters, size_t nfilters)
@@ -437,21 +416,8 @@ static void list_tests(struct run *R, const char *data, char **filters, size_t n
     for (size_t f = 0; f < NFOLDERS; f++) {
         char dirpath[4096];
         snprintf(dirpath, sizeof dirpath, "%s/%s", data, folders[f]);
-        DIR *d = opendir(dirpath);
-        if (!d) continue;
-        char **names = NULL;
-        size_t nn = 0, ncap = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_name[0] == '.') continue;
-            if (nn == ncap) {
-                ncap = ncap ? 2 * ncap : 256;
-                names = synap_xrealloc(names, ncap * sizeof *names);
-            }
-            names[nn++] = synap_xstrdup(de->d_name);
-        }
-        closedir(d);
-        qsort(names, nn, sizeof *names, cmp_str);
+        size_t nn;
+        char **names = harness_list_dir(dirpath, &nn);
         for (size_t i = 0; i < nn; i++) {
             char id[1024], dir[8192], model[8300];
             snprintf(id, sizeof id, "%s/%s", folders[f], names[i]);
@@ -471,48 +437,27 @@ static void list_tests(struct run *R, const char *data, char **filters, size_t n
     }
 }
 
-static int cmp_test_id(const void *a, const void *b)
-{
-    return strcmp((*(const struct test *const *)a)->id, (*(const struct test *const *)b)->id);
-}
-
 /* The list of tests that do not pass, with their reasons, sorted by id. */
 static int write_expected(const struct run *R, const char *path)
 {
-    size_t cap = 4096, len = 0;
-    char *buf = synap_xmalloc(cap);
-    struct test **sorted = synap_xmalloc((R->ntests + 1) * sizeof *sorted);
-    size_t ns = 0;
-    for (size_t i = 0; i < R->ntests; i++)
-        if (R->tests[i].status != HARNESS_PASS) sorted[ns++] = &R->tests[i];
-    qsort(sorted, ns, sizeof *sorted, cmp_test_id);
-    for (size_t i = 0; i <= ns; i++) {
-        char line[2048];
-        int n;
-        if (i == 0)
-            n = snprintf(line, sizeof line,
-                         "# ONNX conformance tests (libonnx-testdata) that do not pass yet:\n"
-                         "# folder/test<TAB>STATUS: reason, sorted. Regenerate with\n"
-                         "#   onnx_conformance --data DIR --write-expected FILE\n"
-                         "# A listed test that passes, a failing test that is not listed (or is\n"
-                         "# listed with another status) and any CRASH fail the suite.\n");
-        else
-            n = snprintf(line, sizeof line, "%s\t%s: %s\n", sorted[i - 1]->id,
-                         harness_status_name(sorted[i - 1]->status), sorted[i - 1]->reason);
-        if (n < 0) continue;
-        size_t ln = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-        if (ln && line[ln - 1] != '\n') line[ln - 1] = '\n';
-        while (len + ln > cap)
-            cap *= 2;
-        buf = synap_xrealloc(buf, cap);
-        memcpy(buf + len, line, ln);
-        len += ln;
+    static const char head[] =
+        "# ONNX conformance tests (libonnx-testdata) that do not pass yet:\n"
+        "# folder/test<TAB>STATUS: reason, sorted. Regenerate with\n"
+        "#   onnx_conformance --data DIR --write-expected FILE\n"
+        "# A listed test that passes, a failing test that is not listed (or is\n"
+        "# listed with another status) and any CRASH fail the suite.\n";
+    struct harness_expect *e = synap_xmalloc((R->ntests + 1) * sizeof *e);
+    size_t ne = 0;
+    for (size_t i = 0; i < R->ntests; i++) {
+        const struct test *t = &R->tests[i];
+        if (t->status != HARNESS_PASS)
+            e[ne++] =
+                (struct harness_expect){.id = t->id, .reason = t->reason, .status = t->status};
     }
     struct synap_err err = {0};
-    int rc = synap_file_write_atomic(path, buf, len, &err);
+    int rc = harness_expect_write(path, head, e, ne, &err);
     if (rc) fprintf(stderr, "onnx_conformance: %s\n", err.msg);
-    free(buf);
-    free(sorted);
+    free(e);
     return rc;
 }
 
@@ -594,22 +539,15 @@ int main(int argc, char **argv)
             all += c[s];
         }
         if (!all) continue;
-        printf("%s: %zu passed, %zu failed, %zu unsupported", folders[f], c[HARNESS_PASS],
-               c[HARNESS_FAIL], c[HARNESS_UNSUPPORTED]);
-        if (c[HARNESS_CRASH]) printf(", %zu crashed", c[HARNESS_CRASH]);
-        if (c[HARNESS_TIMEOUT]) printf(", %zu timed out", c[HARNESS_TIMEOUT]);
+        harness_print_counts(folders[f], c);
         printf("\n");
     }
     printf("total: %zu passed, %zu failed, %zu unsupported, %zu crashed, %zu timed out (%zu "
            "tests)\n",
            total[HARNESS_PASS], total[HARNESS_FAIL], total[HARNESS_UNSUPPORTED],
            total[HARNESS_CRASH], total[HARNESS_TIMEOUT], R.ntests);
-    if (expected && !nfilters) {
-        /* entries for tests that no longer exist would hide nothing, but rot */
-        for (size_t i = 0; i < R.nexpect; i++)
-            if (!R.expect[i].seen)
-                printf("note: %s is listed in %s but no such test ran\n", R.expect[i].id, expected);
-    }
+    /* entries for tests that no longer exist would hide nothing, but rot */
+    if (expected && !nfilters) harness_expect_note_unseen(R.expect, R.nexpect, expected, "test");
     int rc = R.nunexpected ? 1 : 0;
     if (write_to && write_expected(&R, write_to)) rc = 1;
     printf("%zu passed, %zu failed\n", total[HARNESS_PASS], R.nunexpected);

@@ -1,5 +1,8 @@
-/* Runs the shared real-model reference cases (SHARED/models/onnx/<model>/ref/<case>/case.json,
- * outputs computed by onnxruntime) through the importer and the float interpreter.
+/* Runs the shared real-model reference cases through an importer and the
+ * float interpreter: SHARED/models/onnx/<model>/ref/<case>/case.json (outputs
+ * computed by onnxruntime) and SHARED/models/tflite/<model>/ref/<case>/case.json
+ * (outputs computed by ArmNN CpuRef). The importer follows the model file:
+ * synap_tflite_import for a .tflite, synap_onnx_import otherwise.
  *
  * case.json (see SHARED/models/MANIFEST.md): `model` relative to the case
  * folder; `inputs[k]` {file, name, dtype, shape}; `outputs[k]` {file, name,
@@ -7,22 +10,25 @@
  * |got - want| <= atol + rtol |want| elementwise, with the output's atol when
  * it has one, else the case's (integers: atol counts steps).
  *
- * Policy (the same as the conformance runner): the graph is imported with
- * the case's input shapes, and integer and bool inputs (e.g. Silero VAD's
- * sample rate) are bound as constants: synap compiles static graphs.
- * Outputs are matched to graph outputs by name (by position when the graph
- * has no output of that name).
+ * Policy: the graph is imported with the case's input shapes. For ONNX (as
+ * in the conformance runner) integer and bool inputs (e.g. Silero VAD's
+ * sample rate) are bound as constants: synap compiles static graphs. TFLite
+ * integer inputs are data, not shape arguments: every input is fed at run
+ * time. Outputs are matched to graph outputs by name (by position when the
+ * graph has no output of that name).
  *
  * Each case runs in a forked child (crash -> CRASH, alarm -> TIMEOUT) and
  * prints one line, e.g.
  *   PASS blazeface_front_128/astronaut max_abs_diff=3.1e-06 (atol 2e-04)
- * naming for a FAIL the element furthest outside its tolerance. Known
- * failures are listed in an expected-failures file ("model/case<TAB>STATUS:
- * reason"). The last line is "<P> passed, <F> failed" with F counting
+ * naming for a FAIL the element furthest outside its tolerance (with both
+ * formats in one run, ids start with the format: "onnx/mnist/sample3").
+ * Known failures are listed in an expected-failures file per format
+ * ("model/case<TAB>STATUS: reason"), so --expected and --write-expected need
+ * one --format. The last line is "<P> passed, <F> failed" with F counting
  * unlisted failures, listed cases that pass and crashes; exit 0 when F is 0,
- * 1 otherwise, 77 when the shared folder is absent, 2 on a usage error.
+ * 1 otherwise, 77 when the shared folder has no models of the formats asked
+ * for, 2 on a usage error.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,23 +40,36 @@
 #include "harness.h"
 #include "onnx/onnx.h"
 #include "runtime/plan.h"
+#include "tflite/tflite.h"
 #include "util/json.h"
 #include "util/npy.h"
+
+/* The model formats, each with its folder under SHARED/models and its own
+ * expected failures. */
+struct format {
+    const char *name; /* "onnx": also the folder */
+    const char *expected;
+    struct harness_expect *expect;
+    size_t nexpect;
+    size_t counts[HARNESS_NSTATUS];
+};
+enum { FORMAT_ONNX, FORMAT_TFLITE, NFORMATS };
 
 struct mcase {
     char *id;  /* "blazeface_front_128/astronaut" */
     char *dir; /* the case folder */
+    int format;
     enum harness_status status;
+    char *reason;
 };
 
 struct run {
+    struct format formats[NFORMATS];
+    int nformats; /* formats that have cases: ids are prefixed when more than one */
     struct mcase *cases;
     size_t ncases;
-    struct harness_expect *expect;
-    size_t nexpect;
     int verbose;
     int nthreads;
-    size_t counts[HARNESS_NSTATUS];
     size_t nunexpected;
 };
 
@@ -159,12 +178,16 @@ static enum harness_status run_case(const struct run *R, const struct mcase *mc,
         }
     }
 
+    /* the model file picks the importer (and whether integer inputs are
+     * shape arguments to bind, as in ONNX, or data, as in TFLite) */
+    size_t ml = strlen(model);
+    int tflite = ml >= 7 && !strcmp(model + ml - 7, ".tflite");
     struct synap_onnx_opts opts = {0};
     shapes = calloc(nin + 1, sizeof *shapes);
     values = calloc(nin + 1, sizeof *values);
     for (size_t k = 0; k < nin; k++) {
         const struct synap_value *v = &ins[k].v;
-        if (synap_dtype_is_float(v->dtype)) {
+        if (tflite || synap_dtype_is_float(v->dtype)) {
             shapes[opts.nshapes].name = ins[k].name;
             shapes[opts.nshapes].rank = v->rank;
             memcpy(shapes[opts.nshapes].dims, v->dims, sizeof v->dims);
@@ -177,7 +200,7 @@ static enum harness_status run_case(const struct run *R, const struct mcase *mc,
     }
     opts.shapes = shapes;
     opts.values = values;
-    g = synap_onnx_import(model, &opts, &err);
+    g = tflite ? synap_tflite_import(model, &opts, &err) : synap_onnx_import(model, &opts, &err);
     if (!g) {
         snprintf(reason, n, "%s", err.msg);
         st = strstr(err.msg, "unsupported") || strstr(err.msg, "not supported")
@@ -286,69 +309,31 @@ static void done_fn(void *ctx, size_t i, enum harness_status s, const char *reas
 {
     struct run *R = ctx;
     struct mcase *mc = &R->cases[i];
+    struct format *F = &R->formats[mc->format];
     mc->status = s;
-    R->counts[s]++;
-    struct harness_expect *e = harness_expect_find(R->expect, R->nexpect, mc->id);
-    if (e) e->seen = 1;
-    const char *note = "";
-    int unexpected = 0;
-    if (s == HARNESS_CRASH) {
-        unexpected = 1;
-    } else if (s == HARNESS_PASS) {
-        if (e) {
-            unexpected = 1;
-            note = " (listed as failing: remove it from the expected failures)";
-        }
-    } else if (!e) {
-        unexpected = 1;
-        note = " (not in the expected failures)";
-    } else if (e->status != HARNESS_NSTATUS && e->status != s) {
-        unexpected = 1;
-        note = " (listed with another status)";
-    } else {
-        note = " (expected)";
-    }
+    mc->reason = synap_xstrdup(reason);
+    F->counts[s]++;
+    const char *note;
+    int unexpected = harness_expect_judge(F->expect, F->nexpect, mc->id, s, &note);
+    if (!unexpected && s != HARNESS_PASS) note = " (expected)";
     R->nunexpected += (size_t)unexpected;
     /* every case is printed: there are few, and the numbers are the point */
-    printf("%s %s %s%s\n", harness_status_name(s), mc->id, reason, note);
+    printf("%s %s%s%s %s%s\n", harness_status_name(s), R->nformats > 1 ? F->name : "",
+           R->nformats > 1 ? "/" : "", mc->id, reason, note);
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Appends the cases of SHARED/models/<format>/<model>/ref/<case>/case.json
+ * whose id contains one of the filters (all when there are none). */
+static void list_cases(struct run *R, const char *root, int format, char **filters, size_t nfilters,
+                       size_t *cap)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted entries of a folder (no dot files); caller frees each and the array. */
-static char **list_dir(const char *path, size_t *n)
-{
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return NULL;
-    char **v = NULL;
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 32;
-            v = synap_xrealloc(v, cap * sizeof *v);
-        }
-        v[(*n)++] = synap_xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (*n) qsort(v, *n, sizeof *v, cmp_str);
-    return v;
-}
-
-static void list_cases(struct run *R, const char *root, char **filters, size_t nfilters)
-{
-    size_t nm, cap = 0;
-    char **models = list_dir(root, &nm);
+    size_t nm;
+    char **models = harness_list_dir(root, &nm);
     for (size_t m = 0; m < nm; m++) {
         char refdir[4400];
         snprintf(refdir, sizeof refdir, "%s/%s/ref", root, models[m]);
         size_t nc;
-        char **cases = list_dir(refdir, &nc);
+        char **cases = harness_list_dir(refdir, &nc);
         for (size_t c = 0; c < nc; c++) {
             char id[1024], dir[4800], json[5000];
             snprintf(id, sizeof id, "%s/%s", models[m], cases[c]);
@@ -358,12 +343,12 @@ static void list_cases(struct run *R, const char *root, char **filters, size_t n
             for (size_t f = 0; f < nfilters; f++)
                 if (strstr(id, filters[f])) match = 1;
             if (match && is_file(json)) {
-                if (R->ncases == cap) {
-                    cap = cap ? 2 * cap : 64;
-                    R->cases = synap_xrealloc(R->cases, cap * sizeof *R->cases);
+                if (R->ncases == *cap) {
+                    *cap = *cap ? 2 * *cap : 64;
+                    R->cases = synap_xrealloc(R->cases, *cap * sizeof *R->cases);
                 }
-                R->cases[R->ncases++] =
-                    (struct mcase){.id = synap_xstrdup(id), .dir = synap_xstrdup(dir)};
+                R->cases[R->ncases++] = (struct mcase){
+                    .id = synap_xstrdup(id), .dir = synap_xstrdup(dir), .format = format};
             }
             free(cases[c]);
         }
@@ -373,76 +358,40 @@ static void list_cases(struct run *R, const char *root, char **filters, size_t n
     free(models);
 }
 
-static int cmp_case_id(const void *a, const void *b)
+/* Writes the expected-failures file of format F from this run: the cases that
+ * did not pass, each with the reason it reported. */
+static int write_expected(const struct run *R, int format, const char *path)
 {
-    return strcmp((*(const struct mcase *const *)a)->id, (*(const struct mcase *const *)b)->id);
-}
-
-/* Writes the expected-failures file from this run: the cases that did not
- * pass, each with the reason it reported (reasons[i], kept by done_keep). */
-static int write_expected(const struct run *R, char **reasons, const char *path)
-{
-    struct mcase **sorted = synap_xmalloc((R->ncases + 1) * sizeof *sorted);
-    size_t ns = 0;
-    for (size_t i = 0; i < R->ncases; i++)
-        if (R->cases[i].status != HARNESS_PASS) sorted[ns++] = &R->cases[i];
-    qsort(sorted, ns, sizeof *sorted, cmp_case_id);
-    size_t cap = 4096, len = 0;
-    char *buf = synap_xmalloc(cap);
-    static const char head[] =
-        "# Real-model reference cases (SHARED/models/onnx/*/ref/*) that do not pass yet:\n"
-        "# model/case<TAB>STATUS: reason, sorted. Regenerate with\n"
-        "#   model_cases --shared DIR --write-expected FILE\n";
-    memcpy(buf, head, sizeof head - 1);
-    len = sizeof head - 1;
-    for (size_t i = 0; i < ns; i++) {
-        size_t idx = (size_t)(sorted[i] - R->cases);
-        char line[2048];
-        int n = snprintf(line, sizeof line, "%s\t%s: %s\n", sorted[i]->id,
-                         harness_status_name(sorted[i]->status), reasons[idx] ? reasons[idx] : "");
-        if (n < 0) continue;
-        size_t ln = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-        if (line[ln - 1] != '\n') line[ln - 1] = '\n';
-        while (len + ln > cap)
-            cap *= 2;
-        buf = synap_xrealloc(buf, cap);
-        memcpy(buf + len, line, ln);
-        len += ln;
+    char head[512];
+    snprintf(head, sizeof head,
+             "# Real-model reference cases (SHARED/models/%s/*/ref/*) that do not pass yet:\n"
+             "# model/case<TAB>STATUS: reason, sorted. Regenerate with\n"
+             "#   model_cases --shared DIR --format %s --write-expected FILE\n",
+             R->formats[format].name, R->formats[format].name);
+    struct harness_expect *e = synap_xmalloc((R->ncases + 1) * sizeof *e);
+    size_t ne = 0;
+    for (size_t i = 0; i < R->ncases; i++) {
+        const struct mcase *mc = &R->cases[i];
+        if (mc->format == format && mc->status != HARNESS_PASS)
+            e[ne++] =
+                (struct harness_expect){.id = mc->id, .reason = mc->reason, .status = mc->status};
     }
     struct synap_err err = {0};
-    int rc = synap_file_write_atomic(path, buf, len, &err);
+    int rc = harness_expect_write(path, head, e, ne, &err);
     if (rc) fprintf(stderr, "model_cases: %s\n", err.msg);
-    free(buf);
-    free(sorted);
+    free(e);
     return rc;
-}
-
-/* done_fn plus keeping the reasons for --write-expected. */
-struct run_ext {
-    struct run *R;
-    char **reasons;
-};
-
-static void done_keep(void *ctx, size_t i, enum harness_status s, const char *reason)
-{
-    struct run_ext *X = ctx;
-    X->reasons[i] = synap_xstrdup(reason);
-    done_fn(X->R, i, s, reason);
-}
-
-static enum harness_status case_keep(void *ctx, size_t i, char *reason, size_t n)
-{
-    struct run_ext *X = ctx;
-    return case_fn(X->R, i, reason, n);
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: model_cases [--shared DIR] [--filter SUBSTR]... [--expected FILE]\n"
-            "                   [--write-expected FILE] [-v] [-j N] [--threads N] [--timeout S]\n"
-            "Runs every DIR/models/onnx/<model>/ref/<case>/case.json (DIR defaults to\n"
-            "../shared) and compares the outputs with the reference .npy files.\n");
+    fprintf(f, "usage: model_cases [--shared DIR] [--format onnx|tflite] [--filter SUBSTR]...\n"
+               "                   [--expected FILE] [--write-expected FILE] [-v] [-j N]\n"
+               "                   [--threads N] [--timeout S]\n"
+               "Runs every DIR/models/{onnx,tflite}/<model>/ref/<case>/case.json (DIR defaults\n"
+               "to ../shared; --format runs one format) and compares the outputs with the\n"
+               "reference .npy files. --expected and --write-expected name the file of the\n"
+               "format given by --format.\n");
 }
 
 int main(int argc, char **argv)
@@ -451,9 +400,10 @@ int main(int argc, char **argv)
     const char *expected = NULL, *write_to = NULL;
     char **filters = calloc((size_t)argc + 1, sizeof *filters);
     size_t nfilters = 0;
-    int njobs = 1;
+    int njobs = 1, only = -1, rc = 2;
     long timeout_s = 600;
-    struct run R = {.nthreads = 0};
+    struct run R = {
+        .formats = {[FORMAT_ONNX] = {.name = "onnx"}, [FORMAT_TFLITE] = {.name = "tflite"}}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -465,6 +415,16 @@ int main(int argc, char **argv)
             return 0;
         } else if (val && !strcmp(a, "--shared")) {
             shared = argv[++i];
+        } else if (val && !strcmp(a, "--format")) {
+            only = -1;
+            for (int f = 0; f < NFORMATS; f++)
+                if (!strcmp(val, R.formats[f].name)) only = f;
+            if (only < 0) {
+                fprintf(stderr, "model_cases: --format: expected onnx or tflite, got '%s'\n", val);
+                free(filters);
+                return 2;
+            }
+            i++;
         } else if (val && !strcmp(a, "--filter")) {
             filters[nfilters++] = argv[++i];
         } else if (val && !strcmp(a, "--expected")) {
@@ -494,46 +454,63 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    char root[4096];
-    snprintf(root, sizeof root, "%s/models/onnx", shared);
-    if (!is_dir(root)) {
-        printf("SKIP: %s not found\n", root);
+    if ((expected || write_to) && only < 0) {
+        fprintf(stderr, "model_cases: --expected and --write-expected need --format (one file "
+                        "per format)\n");
         free(filters);
-        return 77;
+        return 2;
     }
-    if (expected) {
-        char err[1024];
-        if (harness_expect_read(expected, &R.expect, &R.nexpect, err, sizeof err)) {
-            fprintf(stderr, "model_cases: %s\n", err);
-            free(filters);
-            return 2;
+    size_t cap = 0;
+    for (int f = 0; f < NFORMATS; f++) {
+        struct format *F = &R.formats[f];
+        char root[4096];
+        snprintf(root, sizeof root, "%s/models/%s", shared, F->name);
+        if ((only >= 0 && f != only) || !is_dir(root)) continue;
+        if (expected) {
+            char err[1024];
+            if (harness_expect_read(expected, &F->expect, &F->nexpect, err, sizeof err)) {
+                fprintf(stderr, "model_cases: %s\n", err);
+                goto out;
+            }
+            F->expected = expected;
         }
+        R.nformats++;
+        list_cases(&R, root, f, filters, nfilters, &cap);
     }
-    list_cases(&R, root, filters, nfilters);
-    struct run_ext X = {&R, calloc(R.ncases + 1, sizeof(char *))};
-    harness_run(R.ncases, njobs, (unsigned)timeout_s, case_keep, done_keep, &X);
+    if (!R.nformats) {
+        printf("SKIP: %s/models/%s not found\n", shared,
+               only >= 0 ? R.formats[only].name : "{onnx,tflite}");
+        rc = 77;
+        goto out;
+    }
+    harness_run(R.ncases, njobs, (unsigned)timeout_s, case_fn, done_fn, &R);
 
-    printf("models: %zu passed, %zu failed, %zu unsupported", R.counts[HARNESS_PASS],
-           R.counts[HARNESS_FAIL], R.counts[HARNESS_UNSUPPORTED]);
-    if (R.counts[HARNESS_CRASH]) printf(", %zu crashed", R.counts[HARNESS_CRASH]);
-    if (R.counts[HARNESS_TIMEOUT]) printf(", %zu timed out", R.counts[HARNESS_TIMEOUT]);
+    size_t total[HARNESS_NSTATUS] = {0};
+    for (int f = 0; f < NFORMATS; f++)
+        for (int s = 0; s < HARNESS_NSTATUS; s++)
+            total[s] += R.formats[f].counts[s];
+    if (R.nformats > 1)
+        for (int f = 0; f < NFORMATS; f++) {
+            harness_print_counts(R.formats[f].name, R.formats[f].counts);
+            printf("\n");
+        }
+    harness_print_counts("models", total);
     printf(" (%zu cases)\n", R.ncases);
     if (expected && !nfilters)
-        for (size_t i = 0; i < R.nexpect; i++)
-            if (!R.expect[i].seen)
-                printf("note: %s is listed in %s but no such case ran\n", R.expect[i].id, expected);
-    int rc = R.nunexpected ? 1 : 0;
-    if (write_to && write_expected(&R, X.reasons, write_to)) rc = 1;
-    printf("%zu passed, %zu failed\n", R.counts[HARNESS_PASS], R.nunexpected);
-
+        harness_expect_note_unseen(R.formats[only].expect, R.formats[only].nexpect, expected,
+                                   "case");
+    rc = R.nunexpected ? 1 : 0;
+    if (write_to && write_expected(&R, only, write_to)) rc = 1;
+    printf("%zu passed, %zu failed\n", total[HARNESS_PASS], R.nunexpected);
+out:
     for (size_t i = 0; i < R.ncases; i++) {
         free(R.cases[i].id);
         free(R.cases[i].dir);
-        free(X.reasons[i]);
+        free(R.cases[i].reason);
     }
-    free(X.reasons);
     free(R.cases);
-    harness_expect_free(R.expect, R.nexpect);
+    for (int f = 0; f < NFORMATS; f++)
+        harness_expect_free(R.formats[f].expect, R.formats[f].nexpect);
     free(filters);
     return rc;
 }

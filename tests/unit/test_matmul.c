@@ -11,136 +11,7 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-#define FAMILY_INFER synap_matmul_infer
-#define FAMILY_RUN synap_matmul_run
-
-/* ---- harness: one node run through its family's infer and run -----------
- * (static inline: not every test uses every helper) */
-struct op_case {
-    struct synap_graph *g;
-    struct synap_node *node;
-    struct synap_value in[8];
-    bool dynamic[8]; /* data hidden from infer (not a constant) */
-    size_t nin;
-    struct synap_value out[3];
-    size_t nout;
-    void *scratch;
-    struct synap_err err;
-};
-
-static struct op_case *oc_new(enum synap_op op, size_t nin, size_t nout)
-{
-    struct op_case *t = synap_xcalloc(1, sizeof *t);
-    t->g = synap_graph_new();
-    t->node = synap_graph_add_node(t->g, "n", op, nin, nout);
-    for (size_t j = 0; j < nout; j++)
-        t->node->outputs[j] = (uint32_t)j; /* any index: the output is wanted */
-    t->nin = nin;
-    t->nout = nout;
-    return t;
-}
-
-static void oc_free(struct op_case *t)
-{
-    for (size_t j = 0; j < t->nout; j++)
-        free(t->out[j].data);
-    free(t->scratch);
-    synap_graph_free(t->g);
-    free(t);
-}
-
-/* Input i borrows `data`. */
-static void oc_in(struct op_case *t, size_t i, enum synap_dtype dt, int rank, const int64_t *dims,
-                  const void *data)
-{
-    t->in[i].dtype = dt;
-    t->in[i].rank = rank;
-    if (rank > 0) memcpy(t->in[i].dims, dims, (size_t)rank * sizeof *dims);
-    t->in[i].data = (void *)data;
-}
-
-static int oc_run(struct op_case *t, struct synap_pool *pool)
-{
-    struct synap_value in[8];
-    memcpy(in, t->in, sizeof in);
-    for (size_t i = 0; i < t->nin; i++)
-        if (t->dynamic[i]) in[i].data = NULL;
-    struct synap_kctx c = {.graph = t->g,
-                           .node = t->node,
-                           .in = in,
-                           .nin = t->nin,
-                           .out = t->out,
-                           .nout = t->nout,
-                           .pool = pool,
-                           .err = &t->err};
-    for (size_t j = 0; j < t->nout; j++) {
-        free(t->out[j].data);
-        memset(&t->out[j], 0, sizeof t->out[j]);
-    }
-    if (FAMILY_INFER(&c) < 0) return -1;
-    for (size_t j = 0; j < t->nout; j++) {
-        int64_t n = synap_value_nelem(&t->out[j]);
-        assert_true(n >= 0);
-        t->out[j].data = synap_xcalloc((size_t)n + 1, synap_dtype_size(t->out[j].dtype));
-    }
-    free(t->scratch);
-    t->scratch = synap_xaligned(c.scratch_nbytes + 64);
-    c.scratch = t->scratch;
-    memcpy(in, t->in, sizeof in);
-    return FAMILY_RUN(&c);
-}
-
-static inline void expect_dims(const struct synap_value *v, int rank, const int64_t *dims)
-{
-    assert_int_equal(v->rank, rank);
-    for (int d = 0; d < rank; d++)
-        assert_int_equal(v->dims[d], dims[d]);
-}
-
-/* |got - want| <= atol + rtol * |want|; NaN only matches NaN, inf only itself. */
-static inline void expect_close(const struct synap_value *v, const double *want, int64_t n,
-                                double rtol, double atol)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++) {
-        double got = synap_value_get_f64(v, i), w = want[i];
-        bool ok = isnan(w)   ? isnan(got)
-                  : isinf(w) ? got == w
-                             : fabs(got - w) <= atol + rtol * fabs(w);
-        if (!ok) fail_msg("element %lld: got %.9g, want %.9g", (long long)i, got, w);
-    }
-}
-
-static inline void expect_ints(const struct synap_value *v, const int64_t *want, int64_t n)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++)
-        if (synap_value_get_i64(v, i) != want[i])
-            fail_msg("element %lld: got %lld, want %lld", (long long)i,
-                     (long long)synap_value_get_i64(v, i), (long long)want[i]);
-}
-
-static inline void expect_error(struct op_case *t, const char *msg)
-{
-    assert_int_equal(oc_run(t, NULL), -1);
-    assert_string_equal(t->err.msg, msg);
-}
-
-/* The same node with 4 threads gives bit-identical outputs. */
-static inline void expect_thread_independent(struct op_case *t)
-{
-    assert_int_equal(oc_run(t, NULL), 0);
-    size_t nb = (size_t)synap_value_nelem(&t->out[0]) * synap_dtype_size(t->out[0].dtype);
-    void *ref = synap_xmalloc(nb + 1);
-    memcpy(ref, t->out[0].data, nb);
-    struct synap_pool *p = synap_pool_new(4);
-    assert_int_equal(oc_run(t, p), 0);
-    assert_memory_equal(ref, t->out[0].data, nb);
-    synap_pool_free(p);
-    free(ref);
-}
+#include "kernel_harness.h"
 
 struct mm_case {
     int ra;
@@ -522,13 +393,14 @@ static void test_matmul_shapes(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof mm_cases / sizeof mm_cases[0]; k++) {
         const struct mm_case *m = &mm_cases[k];
-        struct op_case *t = oc_new(SYNAP_OP_MATMUL, 2, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, m->ra, m->da, m->a);
-        oc_in(t, 1, SYNAP_DTYPE_FLOAT32, m->rb, m->db, m->b);
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_dims(&t->out[0], m->ry, m->dy);
-        expect_close(&t->out[0], m->y, synap_shape_nelem(m->ry, m->dy), 1e-5, 1e-5);
-        oc_free(t);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_MATMUL, 2, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, m->ra, m->da, m->a);
+        kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, m->rb, m->db, m->b);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_dims(&t.out[0], m->ry, m->dy);
+        kh_expect_close(&t.out[0], m->y, synap_shape_nelem(m->ry, m->dy), 1e-5, 1e-5);
+        kh_free(&t);
     }
 }
 
@@ -537,29 +409,30 @@ static void test_matmul_dtypes_and_errors(void **state)
     (void)state;
     int64_t da[2] = {2, 3}, db[2] = {3, 2};
     int32_t ai[6] = {1, -2, 3, 4, 5, -6}, bi[6] = {7, 8, -9, 10, 11, 12};
-    struct op_case *t = oc_new(SYNAP_OP_MATMUL, 2, 1);
-    oc_in(t, 0, SYNAP_DTYPE_INT32, 2, da, ai);
-    oc_in(t, 1, SYNAP_DTYPE_INT32, 2, db, bi);
-    assert_int_equal(oc_run(t, NULL), 0);
-    assert_int_equal(t->out[0].dtype, SYNAP_DTYPE_INT32);
-    expect_ints(&t->out[0], (int64_t[]){58, 24, -83, 10}, 4);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_MATMUL, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_INT32, 2, da, ai);
+    kh_in(&t, 1, SYNAP_DTYPE_INT32, 2, db, bi);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    assert_int_equal(t.out[0].dtype, SYNAP_DTYPE_INT32);
+    kh_expect_ints(&t.out[0], (int64_t[]){58, 24, -83, 10}, 4);
     double ad[6] = {1, -2, 3, 4, 5, -6}, bd[6] = {7, 8, -9, 10, 11, 12};
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT64, 2, da, ad);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT64, 2, db, bd);
-    assert_int_equal(oc_run(t, NULL), 0);
-    assert_int_equal(t->out[0].dtype, SYNAP_DTYPE_FLOAT64);
-    expect_close(&t->out[0], (double[]){58, 24, -83, 10}, 4, 0, 0);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT64, 2, da, bd);
-    expect_error(t, "inner dimensions differ: A is [2, 3], B is [2, 3]");
-    oc_in(t, 1, SYNAP_DTYPE_INT32, 2, db, bi);
-    expect_error(t, "input 1: dtype int32 differs from input 0's float64");
-    oc_in(t, 0, SYNAP_DTYPE_INT32, 0, NULL, ai);
-    expect_error(t, "input 0: MatMul needs rank >= 1, got a scalar");
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT64, 2, da, ad);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT64, 2, db, bd);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    assert_int_equal(t.out[0].dtype, SYNAP_DTYPE_FLOAT64);
+    kh_expect_close(&t.out[0], (double[]){58, 24, -83, 10}, 4, 0, 0);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT64, 2, da, bd);
+    kh_expect_error(&t, "inner dimensions differ: A is [2, 3], B is [2, 3]");
+    kh_in(&t, 1, SYNAP_DTYPE_INT32, 2, db, bi);
+    kh_expect_error(&t, "input 1: dtype int32 differs from input 0's float64");
+    kh_in(&t, 0, SYNAP_DTYPE_INT32, 0, NULL, ai);
+    kh_expect_error(&t, "input 0: MatMul needs rank >= 1, got a scalar");
     int64_t b1[3] = {2, 3, 2}, b2[3] = {3, 2, 2};
-    oc_in(t, 0, SYNAP_DTYPE_INT32, 3, b1, ai);
-    oc_in(t, 1, SYNAP_DTYPE_INT32, 3, b2, bi);
-    expect_error(t, "shapes [2] and [3] do not broadcast");
-    oc_free(t);
+    kh_in(&t, 0, SYNAP_DTYPE_INT32, 3, b1, ai);
+    kh_in(&t, 1, SYNAP_DTYPE_INT32, 3, b2, bi);
+    kh_expect_error(&t, "shapes [2] and [3] do not broadcast");
+    kh_free(&t);
 }
 
 static void test_matmul_threads(void **state)
@@ -572,19 +445,20 @@ static void test_matmul_threads(void **state)
     for (int i = 0; i < B * K * N; i++)
         b[i] = cosf((float)i * 0.5f);
     int64_t da[3] = {B, M, K}, db[3] = {B, K, N};
-    struct op_case *t = oc_new(SYNAP_OP_MATMUL, 2, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, da, a);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 3, db, b);
-    expect_thread_independent(t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_MATMUL, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, da, a);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 3, db, b);
+    assert_int_equal(kh_run_threads(&t, 4), 0);
     /* spot check against a double-precision dot product */
     double want = 0;
     for (int p = 0; p < K; p++)
         want += (double)a[(2 * M + 5) * K + p] * b[2 * K * N + p * N + 7];
-    expect_close(&(struct synap_value){.dtype = SYNAP_DTYPE_FLOAT32,
-                                       .rank = 0,
-                                       .data = (float *)t->out[0].data + (2 * M + 5) * N + 7},
-                 &want, 1, 1e-4, 1e-4);
-    oc_free(t);
+    kh_expect_close(&(struct synap_value){.dtype = SYNAP_DTYPE_FLOAT32,
+                                          .rank = 0,
+                                          .data = (float *)t.out[0].data + (2 * M + 5) * N + 7},
+                    &want, 1, 1e-4, 1e-4);
+    kh_free(&t);
     free(a);
     free(b);
 }
@@ -595,50 +469,52 @@ static void test_gemm(void **state)
     int64_t da[2] = {4, 3}, db[2] = {5, 4}, dc[2] = {1, 5}, dm[2] = {3, 5}, dy[2] = {3, 5};
     float scalar = 1.5f;
     for (int k = 0; k < 4; k++) {
-        struct op_case *t = oc_new(SYNAP_OP_GEMM, k == 3 ? 2 : 3, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, da, gemm_a);
-        oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 2, db, gemm_b);
-        synap_node_set_int(t->g, t->node, "transA", 1);
-        synap_node_set_int(t->g, t->node, "transB", 1);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_GEMM, k == 3 ? 2 : 3, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, da, gemm_a);
+        kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, db, gemm_b);
+        synap_node_set_int(t.g, t.node, "transA", 1);
+        synap_node_set_int(t.g, t.node, "transB", 1);
         const double *want = gemm_noc;
         if (k == 0) {
-            oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 2, dc, gemm_c);
-            synap_node_set_float(t->g, t->node, "alpha", 0.25f);
-            synap_node_set_float(t->g, t->node, "beta", 0.35f);
+            kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 2, dc, gemm_c);
+            synap_node_set_float(t.g, t.node, "alpha", 0.25f);
+            synap_node_set_float(t.g, t.node, "beta", 0.35f);
             want = gemm_all;
         } else if (k == 1) {
-            oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 2, dm, gemm_cm);
+            kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 2, dm, gemm_cm);
             want = gemm_mat;
         } else if (k == 2) {
-            oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, &scalar);
+            kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, &scalar);
             want = gemm_scalar;
         }
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_dims(&t->out[0], 2, dy);
-        expect_close(&t->out[0], want, 15, 1e-5, 1e-5);
-        oc_free(t);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_dims(&t.out[0], 2, dy);
+        kh_expect_close(&t.out[0], want, 15, 1e-5, 1e-5);
+        kh_free(&t);
     }
-    struct op_case *t = oc_new(SYNAP_OP_GEMM, 3, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, da, gemm_a);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 2, db, gemm_b);
-    oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 2, dc, gemm_c);
-    expect_error(t, "inner dimensions differ: A is [4, 3], B is [5, 4]");
-    synap_node_set_int(t->g, t->node, "transA", 1);
-    synap_node_set_int(t->g, t->node, "transB", 1);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_GEMM, 3, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, da, gemm_a);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, db, gemm_b);
+    kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 2, dc, gemm_c);
+    kh_expect_error(&t, "inner dimensions differ: A is [4, 3], B is [5, 4]");
+    synap_node_set_int(t.g, t.node, "transA", 1);
+    synap_node_set_int(t.g, t.node, "transB", 1);
     int64_t bad[2] = {2, 5};
-    oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 2, bad, gemm_c);
-    expect_error(t, "input 2 (C): shape [2, 5] does not broadcast to [3, 5]");
-    oc_free(t);
+    kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 2, bad, gemm_c);
+    kh_expect_error(&t, "input 2 (C): shape [2, 5] does not broadcast to [3, 5]");
+    kh_free(&t);
     /* integers: [2,2] x [2,2] + C, alpha 1 beta 1 stays exact */
     int64_t d2[2] = {2, 2}, xa[4] = {1, 2, 3, 4}, xb[4] = {5, 6, 7, 8}, xc[2] = {100, 200};
     int64_t two = 2;
-    t = oc_new(SYNAP_OP_GEMM, 3, 1);
-    oc_in(t, 0, SYNAP_DTYPE_INT64, 2, d2, xa);
-    oc_in(t, 1, SYNAP_DTYPE_INT64, 2, d2, xb);
-    oc_in(t, 2, SYNAP_DTYPE_INT64, 1, &two, xc);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_ints(&t->out[0], (int64_t[]){119, 222, 143, 250}, 4);
-    oc_free(t);
+    kh_new(&t, SYNAP_OP_GEMM, 3, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_INT64, 2, d2, xa);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 2, d2, xb);
+    kh_in(&t, 2, SYNAP_DTYPE_INT64, 1, &two, xc);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_ints(&t.out[0], (int64_t[]){119, 222, 143, 250}, 4);
+    kh_free(&t);
 }
 
 static void test_einsum(void **state)
@@ -646,23 +522,25 @@ static void test_einsum(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof ein_cases / sizeof ein_cases[0]; k++) {
         const struct ein_case *e = &ein_cases[k];
-        struct op_case *t = oc_new(SYNAP_OP_EINSUM, (size_t)e->nin, 1);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_EINSUM, (size_t)e->nin, 1);
         for (int i = 0; i < e->nin; i++)
-            oc_in(t, (size_t)i, SYNAP_DTYPE_FLOAT32, e->rank[i], e->dims[i], e->x[i]);
-        synap_node_set_string(t->g, t->node, "equation", e->eq);
-        if (oc_run(t, NULL) != 0) fail_msg("%s: %s", e->eq, t->err.msg);
-        expect_dims(&t->out[0], e->ry, e->dy);
-        expect_close(&t->out[0], e->y, synap_shape_nelem(e->ry, e->dy), 1e-5, 1e-5);
-        oc_free(t);
+            kh_in(&t, (size_t)i, SYNAP_DTYPE_FLOAT32, e->rank[i], e->dims[i], e->x[i]);
+        synap_node_set_string(t.g, t.node, "equation", e->eq);
+        if (kh_run(&t, NULL) != 0) fail_msg("%s: %s", e->eq, t.err.msg);
+        kh_expect_dims(&t.out[0], e->ry, e->dy);
+        kh_expect_close(&t.out[0], e->y, synap_shape_nelem(e->ry, e->dy), 1e-5, 1e-5);
+        kh_free(&t);
     }
     /* int64 and float64 operands */
     int64_t d2[2] = {2, 2}, xi[4] = {1, 2, 3, 4};
-    struct op_case *t = oc_new(SYNAP_OP_EINSUM, 2, 1);
-    oc_in(t, 0, SYNAP_DTYPE_INT64, 2, d2, xi);
-    oc_in(t, 1, SYNAP_DTYPE_INT64, 2, d2, xi);
-    synap_node_set_string(t->g, t->node, "equation", "ij,jk->ik");
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_ints(&t->out[0], (int64_t[]){7, 10, 15, 22}, 4);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_EINSUM, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_INT64, 2, d2, xi);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 2, d2, xi);
+    synap_node_set_string(t.g, t.node, "equation", "ij,jk->ik");
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_ints(&t.out[0], (int64_t[]){7, 10, 15, 22}, 4);
     static const struct {
         const char *eq, *msg;
     } bad[] = {
@@ -675,14 +553,14 @@ static void test_einsum(void **state)
         {"i1,jk", "equation: unexpected character '1'"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        synap_node_set_string(t->g, t->node, "equation", bad[k].eq);
-        expect_error(t, bad[k].msg);
+        synap_node_set_string(t.g, t.node, "equation", bad[k].eq);
+        kh_expect_error(&t, bad[k].msg);
     }
     int64_t d3[2] = {3, 2};
-    oc_in(t, 1, SYNAP_DTYPE_INT64, 2, d3, xi);
-    synap_node_set_string(t->g, t->node, "equation", "ij,jk->ik");
-    expect_error(t, "input 1: dimension 0 is 3 but the same label has size 2 elsewhere");
-    oc_free(t);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 2, d3, xi);
+    synap_node_set_string(t.g, t.node, "equation", "ij,jk->ik");
+    kh_expect_error(&t, "input 1: dimension 0 is 3 but the same label has size 2 elsewhere");
+    kh_free(&t);
 }
 
 int main(void)

@@ -18,105 +18,10 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-/* ---- harness: one node, run through its family's infer and run ---------- */
-
-struct kt {
-    struct synap_graph *g;
-    struct synap_value in[8], out[8];
-    size_t nin, nout;
-    unsigned runtime_mask; /* inputs whose data infer must not see */
-    struct synap_err err;
-    void *scratch;
-    size_t scratch_nbytes;
-};
-
-static struct synap_node *kt_new(struct kt *t, enum synap_op op, size_t nin, size_t nout)
-{
-    memset(t, 0, sizeof *t);
-    t->g = synap_graph_new();
-    t->nin = nin;
-    t->nout = nout;
-    t->runtime_mask = 1;
-    return synap_graph_add_node(t->g, "n", op, nin, nout);
-}
-
-static void kt_in(struct kt *t, size_t i, enum synap_dtype dt, int rank, const int64_t *dims,
-                  const void *data)
-{
-    t->in[i].dtype = dt;
-    t->in[i].rank = rank;
-    if (rank > 0) memcpy(t->in[i].dims, dims, (size_t)rank * sizeof *dims);
-    t->in[i].data = (void *)data;
-}
-
-static struct synap_kctx kt_ctx(struct kt *t, const struct synap_value *in)
-{
-    struct synap_kctx c = {.graph = t->g,
-                           .node = &t->g->nodes[0],
-                           .in = in,
-                           .nin = t->nin,
-                           .out = t->out,
-                           .nout = t->nout,
-                           .err = &t->err};
-    return c;
-}
-
-static int kt_infer(struct kt *t)
-{
-    struct synap_value in[8];
-    memcpy(in, t->in, sizeof in);
-    for (size_t i = 0; i < t->nin; i++)
-        if (t->runtime_mask & (1u << i)) in[i].data = NULL;
-    struct synap_kctx c = kt_ctx(t, in);
-    const struct synap_kernel *k = synap_kernel_get(t->g->nodes[0].op);
-    int rc = k->infer(&c);
-    t->scratch_nbytes = c.scratch_nbytes;
-    return rc;
-}
-
-/* Infers, allocates the outputs and runs on `pool` (may be NULL). */
-static int kt_run(struct kt *t, struct synap_pool *pool)
-{
-    if (kt_infer(t) < 0) return -1;
-    for (size_t j = 0; j < t->nout; j++) {
-        size_t n = (size_t)synap_value_nelem(&t->out[j]) * synap_dtype_size(t->out[j].dtype);
-        t->out[j].data = calloc(1, n ? n : 1);
-    }
-    free(t->scratch);
-    t->scratch = t->scratch_nbytes ? synap_xaligned(t->scratch_nbytes) : NULL;
-    struct synap_kctx c = kt_ctx(t, t->in);
-    c.scratch = t->scratch;
-    c.scratch_nbytes = t->scratch_nbytes;
-    c.pool = pool;
-    return synap_kernel_get(t->g->nodes[0].op)->run(&c);
-}
-
-static void kt_free(struct kt *t)
-{
-    for (size_t j = 0; j < t->nout; j++)
-        free(t->out[j].data);
-    free(t->scratch);
-    synap_graph_free(t->g);
-}
-
-static void assert_dims(const struct synap_value *v, int rank, const int64_t *dims)
-{
-    assert_int_equal(v->rank, rank);
-    for (int d = 0; d < rank; d++)
-        assert_int_equal(v->dims[d], dims[d]);
-}
-
-static void assert_floats(const struct synap_value *v, const float *want, int64_t n)
-{
-    assert_int_equal(v->dtype, SYNAP_DTYPE_FLOAT32);
-    assert_int_equal(synap_value_nelem(v), n);
-    const float *got = v->data;
-    for (int64_t i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %lld: got %g, want %g", (long long)i, got[i], want[i]);
-}
+/* The data input is a runtime tensor, as in a real graph; the others are
+ * constants unless a test says otherwise. */
+#define KH_DEFAULT_HIDDEN 1u
+#include "kernel_harness.h"
 
 static float *arange(int64_t n, float from)
 {
@@ -166,24 +71,24 @@ static void test_transpose_all_perms(void **state)
     float *x = arange(24, 0);
     const int64_t xd[] = {2, 3, 4};
     for (int p = 0; p < 6; p++) {
-        struct kt t;
-        struct synap_node *n = kt_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
+        struct kh t;
+        struct synap_node *n = kh_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
         synap_node_set_ints(t.g, n, "perm", perms[p], 3);
-        kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
-        assert_int_equal(kt_run(&t, NULL), 0);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
+        assert_int_equal(kh_run(&t, NULL), 0);
         const int64_t yd[] = {xd[perms[p][0]], xd[perms[p][1]], xd[perms[p][2]]};
-        assert_dims(&t.out[0], 3, yd);
-        assert_floats(&t.out[0], transpose_p[p], 24);
-        kt_free(&t);
+        kh_expect_dims(&t.out[0], 3, yd);
+        kh_expect_floats(&t.out[0], transpose_p[p], 24);
+        kh_free(&t);
     }
     /* No perm: reversed dims. */
-    struct kt t;
-    kt_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){4, 3, 2});
-    assert_floats(&t.out[0], transpose_p[5], 24);
-    kt_free(&t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){4, 3, 2});
+    kh_expect_floats(&t.out[0], transpose_p[5], 24);
+    kh_free(&t);
     free(x);
 }
 
@@ -224,13 +129,13 @@ static void test_transpose_large_paths(void **state)
         for (int p = 0; p < 4; p++) {
             naive_transpose4(x, xd, ps[p], es, want);
             for (int threaded = 0; threaded < 2; threaded++) {
-                struct kt t;
-                struct synap_node *nd = kt_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
+                struct kh t;
+                struct synap_node *nd = kh_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
                 synap_node_set_ints(t.g, nd, "perm", ps[p], 4);
-                kt_in(&t, 0, dts[di], 4, xd, x);
-                assert_int_equal(kt_run(&t, threaded ? pool : NULL), 0);
+                kh_in(&t, 0, dts[di], 4, xd, x);
+                assert_int_equal(kh_run(&t, threaded ? pool : NULL), 0);
                 assert_memory_equal(t.out[0].data, want, (size_t)n * es);
-                kt_free(&t);
+                kh_free(&t);
             }
         }
         free(x);
@@ -242,16 +147,16 @@ static void test_transpose_large_paths(void **state)
 static void test_transpose_errors(void **state)
 {
     (void)state;
-    struct kt t;
-    struct synap_node *n = kt_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
+    struct kh t;
+    struct synap_node *n = kh_new(&t, SYNAP_OP_TRANSPOSE, 1, 1);
     synap_node_set_ints(t.g, n, "perm", (const int64_t[]){0, 0, 1}, 3);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, (const int64_t[]){2, 3, 4}, NULL);
-    assert_int_equal(kt_infer(&t), -1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, (const int64_t[]){2, 3, 4}, NULL);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "perm is not a permutation of 0..2");
     synap_node_set_ints(t.g, &t.g->nodes[0], "perm", (const int64_t[]){0, 1}, 2);
-    assert_int_equal(kt_infer(&t), -1);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "perm has 2 entries for rank 3");
-    kt_free(&t);
+    kh_free(&t);
 }
 
 /* ---- Concat and Split ------------------------------------------------------ */
@@ -262,31 +167,31 @@ static void test_concat(void **state)
     /* int64 [2,2] ++ [2,0] ++ [2,3] on axis -1, then an empty 1-D input that
      * is skipped. */
     const int64_t a[] = {1, 2, 3, 4}, c[] = {5, 6, 7, 8, 9, 10};
-    struct kt t;
-    struct synap_node *n = kt_new(&t, SYNAP_OP_CONCAT, 4, 1);
+    struct kh t;
+    struct synap_node *n = kh_new(&t, SYNAP_OP_CONCAT, 4, 1);
     synap_node_set_int(t.g, n, "axis", -1);
-    kt_in(&t, 0, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 2}, a);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 0}, NULL);
-    kt_in(&t, 2, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 3}, c);
-    kt_in(&t, 3, SYNAP_DTYPE_INT64, 1, (const int64_t[]){0}, NULL);
-    t.runtime_mask = 0xf;
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){2, 5});
+    kh_in(&t, 0, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 2}, a);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 0}, NULL);
+    kh_in(&t, 2, SYNAP_DTYPE_INT64, 2, (const int64_t[]){2, 3}, c);
+    kh_in(&t, 3, SYNAP_DTYPE_INT64, 1, (const int64_t[]){0}, NULL);
+    t.hidden = 0xf;
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){2, 5});
     static const int64_t want[] = {1, 2, 5, 6, 7, 3, 4, 8, 9, 10};
     assert_memory_equal(t.out[0].data, want, sizeof want);
-    kt_free(&t);
+    kh_free(&t);
 
     /* Mismatched dims and a missing axis. */
-    n = kt_new(&t, SYNAP_OP_CONCAT, 2, 1);
+    n = kh_new(&t, SYNAP_OP_CONCAT, 2, 1);
     synap_node_set_int(t.g, n, "axis", 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 2}, NULL);
-    kt_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){3, 2}, NULL);
-    assert_int_equal(kt_infer(&t), -1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 2}, NULL);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){3, 2}, NULL);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "input 1: dim 0 is 3, input 0 has 2");
     synap_node_remove_attr(&t.g->nodes[0], "axis");
-    assert_int_equal(kt_infer(&t), -1);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "attribute 'axis' is required");
-    kt_free(&t);
+    kh_free(&t);
 }
 
 static void test_concat_large_parallel(void **state)
@@ -304,16 +209,16 @@ static void test_concat_large_parallel(void **state)
     }
     struct synap_pool *pool = synap_pool_new(3);
     for (int threaded = 0; threaded < 2; threaded++) {
-        struct kt t;
-        struct synap_node *n = kt_new(&t, SYNAP_OP_CONCAT, 2, 1);
+        struct kh t;
+        struct synap_node *n = kh_new(&t, SYNAP_OP_CONCAT, 2, 1);
         synap_node_set_int(t.g, n, "axis", 1);
-        kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d0, x0);
-        kt_in(&t, 1, SYNAP_DTYPE_FLOAT32, 4, d1, x1);
-        t.runtime_mask = 3;
-        assert_int_equal(kt_run(&t, threaded ? pool : NULL), 0);
-        assert_dims(&t.out[0], 4, (const int64_t[]){2, 8, 30, 31});
-        assert_floats(&t.out[0], want, n0 + n1);
-        kt_free(&t);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d0, x0);
+        kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 4, d1, x1);
+        t.hidden = 3;
+        assert_int_equal(kh_run(&t, threaded ? pool : NULL), 0);
+        kh_expect_dims(&t.out[0], 4, (const int64_t[]){2, 8, 30, 31});
+        kh_expect_floats(&t.out[0], want, n0 + n1);
+        kh_free(&t);
     }
     synap_pool_free(pool);
     free(x0);
@@ -325,141 +230,141 @@ static void test_split(void **state)
 {
     (void)state;
     float *x = arange(12, 1);
-    struct kt t;
+    struct kh t;
     /* Explicit sizes on a 1-D input. */
-    kt_new(&t, SYNAP_OP_SPLIT, 2, 2);
+    kh_new(&t, SYNAP_OP_SPLIT, 2, 2);
     const int64_t sp[] = {2, 4};
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, x);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, sp);
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 1, (const int64_t[]){2});
-    assert_dims(&t.out[1], 1, (const int64_t[]){4});
-    assert_floats(&t.out[0], (const float[]){1, 2}, 2);
-    assert_floats(&t.out[1], (const float[]){3, 4, 5, 6}, 4);
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, x);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, sp);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 1, (const int64_t[]){2});
+    kh_expect_dims(&t.out[1], 1, (const int64_t[]){4});
+    kh_expect_floats(&t.out[0], (const float[]){1, 2}, 2);
+    kh_expect_floats(&t.out[1], (const float[]){3, 4, 5, 6}, 4);
+    kh_free(&t);
 
     /* Equal parts on axis 1 of [2, 6]. */
-    struct synap_node *n = kt_new(&t, SYNAP_OP_SPLIT, 1, 3);
+    struct synap_node *n = kh_new(&t, SYNAP_OP_SPLIT, 1, 3);
     synap_node_set_int(t.g, n, "axis", 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 6}, x);
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_floats(&t.out[0], (const float[]){1, 2, 7, 8}, 4);
-    assert_floats(&t.out[1], (const float[]){3, 4, 9, 10}, 4);
-    assert_floats(&t.out[2], (const float[]){5, 6, 11, 12}, 4);
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 6}, x);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_floats(&t.out[0], (const float[]){1, 2, 7, 8}, 4);
+    kh_expect_floats(&t.out[1], (const float[]){3, 4, 9, 10}, 4);
+    kh_expect_floats(&t.out[2], (const float[]){5, 6, 11, 12}, 4);
+    kh_free(&t);
 
     /* Zero-size parts (int32 split input). */
-    kt_new(&t, SYNAP_OP_SPLIT, 2, 3);
+    kh_new(&t, SYNAP_OP_SPLIT, 2, 3);
     const int32_t sp32[] = {0, 6, 0};
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, x);
-    kt_in(&t, 1, SYNAP_DTYPE_INT32, 1, (const int64_t[]){3}, sp32);
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 1, (const int64_t[]){0});
-    assert_floats(&t.out[1], x, 6);
-    assert_dims(&t.out[2], 1, (const int64_t[]){0});
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, x);
+    kh_in(&t, 1, SYNAP_DTYPE_INT32, 1, (const int64_t[]){3}, sp32);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 1, (const int64_t[]){0});
+    kh_expect_floats(&t.out[1], x, 6);
+    kh_expect_dims(&t.out[2], 1, (const int64_t[]){0});
+    kh_free(&t);
 
     /* Errors: uneven equal parts; sizes that do not add up. */
-    kt_new(&t, SYNAP_OP_SPLIT, 1, 2);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){7}, NULL);
-    assert_int_equal(kt_infer(&t), -1);
+    kh_new(&t, SYNAP_OP_SPLIT, 1, 2);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){7}, NULL);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "axis 0 of size 7 cannot be split into 2 equal parts");
-    kt_free(&t);
-    kt_new(&t, SYNAP_OP_SPLIT, 2, 2);
+    kh_free(&t);
+    kh_new(&t, SYNAP_OP_SPLIT, 2, 2);
     const int64_t bad[] = {2, 3};
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, NULL);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, bad);
-    assert_int_equal(kt_infer(&t), -1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 1, (const int64_t[]){6}, NULL);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, bad);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "split sizes add up to 5, not dim 6 of axis 0");
-    kt_free(&t);
+    kh_free(&t);
     free(x);
 }
 
 /* ---- Slice ------------------------------------------------------------------- */
 
-static int slice_case(struct kt *t, const float *x, size_t n, const int64_t *starts,
+static int slice_case(struct kh *t, const float *x, size_t n, const int64_t *starts,
                       const int64_t *ends, const int64_t *axes, const int64_t *steps)
 {
-    kt_new(t, SYNAP_OP_SLICE, 5, 1);
+    kh_new(t, SYNAP_OP_SLICE, 5, 1);
     const int64_t xd[] = {3, 4, 5}, nd[] = {(int64_t)n};
-    kt_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
-    kt_in(t, 1, SYNAP_DTYPE_INT64, 1, nd, starts);
-    kt_in(t, 2, SYNAP_DTYPE_INT64, 1, nd, ends);
-    if (axes) kt_in(t, 3, SYNAP_DTYPE_INT64, 1, nd, axes);
-    if (steps) kt_in(t, 4, SYNAP_DTYPE_INT64, 1, nd, steps);
-    return kt_run(t, NULL);
+    kh_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, xd, x);
+    kh_in(t, 1, SYNAP_DTYPE_INT64, 1, nd, starts);
+    kh_in(t, 2, SYNAP_DTYPE_INT64, 1, nd, ends);
+    if (axes) kh_in(t, 3, SYNAP_DTYPE_INT64, 1, nd, axes);
+    if (steps) kh_in(t, 4, SYNAP_DTYPE_INT64, 1, nd, steps);
+    return kh_run(t, NULL);
 }
 
 static void test_slice(void **state)
 {
     (void)state;
     float *x = arange(60, 0);
-    struct kt t;
+    struct kh t;
     /* Negative start/end/step and an end past the dim. */
     assert_int_equal(slice_case(&t, x, 3, (const int64_t[]){0, -1, 1},
                                 (const int64_t[]){3, -5, 1000}, NULL, (const int64_t[]){2, -2, 1}),
                      0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){2, 2, 4});
-    assert_floats(&t.out[0], slice_a, 16);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){2, 2, 4});
+    kh_expect_floats(&t.out[0], slice_a, 16);
+    kh_free(&t);
 
     /* Full reversal with end = INT64_MIN (numpy x[:, :, ::-1]). */
     assert_int_equal(slice_case(&t, x, 1, (const int64_t[]){-1}, (const int64_t[]){INT64_MIN},
                                 (const int64_t[]){2}, (const int64_t[]){-1}),
                      0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){3, 4, 5});
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){3, 4, 5});
     const float *y = t.out[0].data;
     for (int i = 0; i < 60; i++)
         assert_true(y[i] == x[(i / 5) * 5 + 4 - i % 5]);
-    kt_free(&t);
+    kh_free(&t);
 
     /* Unordered axes, end = INT64_MAX, no steps. */
     assert_int_equal(slice_case(&t, x, 2, (const int64_t[]){2, 1}, (const int64_t[]){3, INT64_MAX},
                                 (const int64_t[]){1, 0}, NULL),
                      0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){2, 1, 5});
-    assert_floats(&t.out[0], slice_c, 10);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){2, 1, 5});
+    kh_expect_floats(&t.out[0], slice_c, 10);
+    kh_free(&t);
 
     /* A start past the end gives an empty axis; a huge step one element. */
     assert_int_equal(slice_case(&t, x, 2, (const int64_t[]){1000, 1}, (const int64_t[]){1001, 4},
                                 (const int64_t[]){1, 2}, (const int64_t[]){1, INT64_MAX}),
                      0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){3, 0, 1});
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){3, 0, 1});
+    kh_free(&t);
     assert_int_equal(slice_case(&t, x, 1, (const int64_t[]){3}, (const int64_t[]){INT64_MIN},
                                 (const int64_t[]){0}, (const int64_t[]){INT64_MIN}),
                      0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){1, 4, 5});
-    assert_floats(&t.out[0], x + 40, 20);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){1, 4, 5});
+    kh_expect_floats(&t.out[0], x + 40, 20);
+    kh_free(&t);
 
     /* Errors. */
     assert_int_equal(slice_case(&t, x, 1, (const int64_t[]){0}, (const int64_t[]){1},
                                 (const int64_t[]){1}, (const int64_t[]){0}),
                      -1);
     assert_string_equal(t.err.msg, "steps: step of axis 1 is 0");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(slice_case(&t, x, 2, (const int64_t[]){0, 0}, (const int64_t[]){1, 1},
                                 (const int64_t[]){1, -2}, NULL),
                      -1);
     assert_string_equal(t.err.msg, "axes: axis 1 repeated");
-    kt_free(&t);
+    kh_free(&t);
     free(x);
 }
 
 /* ---- Pad ----------------------------------------------------------------------- */
 
-static int pad_case(struct kt *t, const char *mode, const float *x, const int64_t *pads,
+static int pad_case(struct kh *t, const char *mode, const float *x, const int64_t *pads,
                     const float *value)
 {
-    struct synap_node *n = kt_new(t, SYNAP_OP_PAD, 3, 1);
+    struct synap_node *n = kh_new(t, SYNAP_OP_PAD, 3, 1);
     if (mode) synap_node_set_string(t->g, n, "mode", mode);
-    kt_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 3}, x);
-    kt_in(t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, pads);
-    if (value) kt_in(t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, value);
-    t->runtime_mask = 5; /* the constant value may be computed at run time */
-    return kt_run(t, NULL);
+    kh_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 3}, x);
+    kh_in(t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, pads);
+    if (value) kh_in(t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, value);
+    t->hidden = 5; /* the constant value may be computed at run time */
+    return kh_run(t, NULL);
 }
 
 static void test_pad(void **state)
@@ -467,36 +372,36 @@ static void test_pad(void **state)
     (void)state;
     float *x = arange(6, 1);
     const float nine = 9;
-    struct kt t;
+    struct kh t;
     assert_int_equal(pad_case(&t, NULL, x, (const int64_t[]){0, 2, 1, 0}, &nine), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){3, 5});
-    assert_floats(&t.out[0], pad_const, 15);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){3, 5});
+    kh_expect_floats(&t.out[0], pad_const, 15);
+    kh_free(&t);
     /* Negative pads crop. */
     assert_int_equal(pad_case(&t, "constant", x, (const int64_t[]){1, -1, 0, 0}, &nine), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){3, 2});
-    assert_floats(&t.out[0], pad_crop, 6);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){3, 2});
+    kh_expect_floats(&t.out[0], pad_crop, 6);
+    kh_free(&t);
     /* Reflect pads wider than the axis reflect again (numpy's rule). */
     assert_int_equal(pad_case(&t, "reflect", x, (const int64_t[]){1, 4, 1, 3}, NULL), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){4, 10});
-    assert_floats(&t.out[0], pad_reflect, 40);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){4, 10});
+    kh_expect_floats(&t.out[0], pad_reflect, 40);
+    kh_free(&t);
     assert_int_equal(pad_case(&t, "edge", x, (const int64_t[]){2, 1, 1, 2}, NULL), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){5, 6});
-    assert_floats(&t.out[0], pad_edge, 30);
-    kt_free(&t);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){5, 6});
+    kh_expect_floats(&t.out[0], pad_edge, 30);
+    kh_free(&t);
     /* No constant_value: zeros. */
     assert_int_equal(pad_case(&t, NULL, x, (const int64_t[]){0, 0, 0, 1}, NULL), 0);
-    assert_floats(&t.out[0], (const float[]){1, 2, 3, 0, 4, 5, 6, 0}, 8);
-    kt_free(&t);
+    kh_expect_floats(&t.out[0], (const float[]){1, 2, 3, 0, 4, 5, 6, 0}, 8);
+    kh_free(&t);
     /* Errors. */
     assert_int_equal(pad_case(&t, "wrap", x, (const int64_t[]){0, 0, 0, 0}, NULL), -1);
     assert_string_equal(t.err.msg, "mode 'wrap' is not constant, reflect or edge");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(pad_case(&t, NULL, x, (const int64_t[]){0, -2, 0, -2}, NULL), -1);
     assert_string_equal(t.err.msg, "pads of axis 1 (-2, -2) crop more than its 3 elements");
-    kt_free(&t);
+    kh_free(&t);
     free(x);
 }
 
@@ -526,8 +431,8 @@ static void test_pad_large_parallel(void **state)
                     want[i] = in ? x[(c * 33 + ih) * 65 + iw] : -1;
                 }
         for (int threaded = 0; threaded < 2; threaded++) {
-            struct kt t;
-            struct synap_node *nd = kt_new(&t, SYNAP_OP_PAD, 3, 1);
+            struct kh t;
+            struct synap_node *nd = kh_new(&t, SYNAP_OP_PAD, 3, 1);
             if (reflect) {
                 synap_node_set_string(t.g, nd, "mode", "reflect");
                 /* channel padding needs a constant: reflect only spatially */
@@ -535,18 +440,18 @@ static void test_pad_large_parallel(void **state)
             int64_t p[8];
             memcpy(p, pads, sizeof p);
             if (reflect) p[5] = 0;
-            kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, xd, x);
-            kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){8}, p);
-            kt_in(&t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, &minus);
-            assert_int_equal(kt_run(&t, threaded ? pool : NULL), 0);
+            kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, xd, x);
+            kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){8}, p);
+            kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 0, NULL, &minus);
+            assert_int_equal(kh_run(&t, threaded ? pool : NULL), 0);
             if (reflect) {
-                assert_dims(&t.out[0], 4, (const int64_t[]){1, 8, 38, 72});
-                assert_floats(&t.out[0], want, 8 * 38 * 72);
+                kh_expect_dims(&t.out[0], 4, (const int64_t[]){1, 8, 38, 72});
+                kh_expect_floats(&t.out[0], want, 8 * 38 * 72);
             } else {
-                assert_dims(&t.out[0], 4, (const int64_t[]){1, 9, 38, 72});
-                assert_floats(&t.out[0], want, on);
+                kh_expect_dims(&t.out[0], 4, (const int64_t[]){1, 9, 38, 72});
+                kh_expect_floats(&t.out[0], want, on);
             }
-            kt_free(&t);
+            kh_free(&t);
         }
         free(want);
     }
@@ -560,37 +465,37 @@ static void test_tile_expand(void **state)
 {
     (void)state;
     float *x = arange(6, 1);
-    struct kt t;
-    kt_new(&t, SYNAP_OP_TILE, 2, 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 3}, x);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, (const int64_t[]){2, 2});
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){4, 6});
-    assert_floats(&t.out[0], tile_23, 24);
-    kt_free(&t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_TILE, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){2, 3}, x);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, (const int64_t[]){2, 2});
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){4, 6});
+    kh_expect_floats(&t.out[0], tile_23, 24);
+    kh_free(&t);
 
     /* Expand [3, 1] int8 to [2, 1, 6]: bidirectional (the 1 in the shape
      * keeps the input's 3). */
     const int8_t xi[] = {7, 8, 9};
-    kt_new(&t, SYNAP_OP_EXPAND, 2, 1);
-    kt_in(&t, 0, SYNAP_DTYPE_INT8, 2, (const int64_t[]){3, 1}, xi);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){3}, (const int64_t[]){2, 1, 6});
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 3, (const int64_t[]){2, 3, 6});
+    kh_new(&t, SYNAP_OP_EXPAND, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_INT8, 2, (const int64_t[]){3, 1}, xi);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){3}, (const int64_t[]){2, 1, 6});
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 3, (const int64_t[]){2, 3, 6});
     const int8_t *y = t.out[0].data;
     for (int i = 0; i < 36; i++)
         assert_int_equal(y[i], 7 + (i / 6) % 3);
-    kt_free(&t);
+    kh_free(&t);
 
-    kt_new(&t, SYNAP_OP_EXPAND, 2, 1);
-    kt_in(&t, 0, SYNAP_DTYPE_INT8, 2, (const int64_t[]){3, 1}, xi);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){1}, (const int64_t[]){4});
-    assert_int_equal(kt_infer(&t), 0);
-    assert_dims(&t.out[0], 2, (const int64_t[]){3, 4});
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, (const int64_t[]){2, 4});
-    assert_int_equal(kt_infer(&t), -1);
+    kh_new(&t, SYNAP_OP_EXPAND, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_INT8, 2, (const int64_t[]){3, 1}, xi);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){1}, (const int64_t[]){4});
+    assert_int_equal(kh_infer(&t), 0);
+    kh_expect_dims(&t.out[0], 2, (const int64_t[]){3, 4});
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){2}, (const int64_t[]){2, 4});
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "shapes [3, 1] and [2, 4] do not broadcast");
-    kt_free(&t);
+    kh_free(&t);
     free(x);
 }
 
@@ -601,31 +506,31 @@ static void test_depth_space(void **state)
     (void)state;
     float *x = arange(48, 0);
     for (int crd = 0; crd < 2; crd++) {
-        struct kt t;
-        struct synap_node *n = kt_new(&t, SYNAP_OP_DEPTH_TO_SPACE, 1, 1);
+        struct kh t;
+        struct synap_node *n = kh_new(&t, SYNAP_OP_DEPTH_TO_SPACE, 1, 1);
         synap_node_set_int(t.g, n, "blocksize", 2);
         if (crd) synap_node_set_string(t.g, n, "mode", "CRD");
-        kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 8, 2, 3}, x);
-        assert_int_equal(kt_run(&t, NULL), 0);
-        assert_dims(&t.out[0], 4, (const int64_t[]){1, 2, 4, 6});
-        assert_floats(&t.out[0], crd ? d2s_crd : d2s_dcr, 48);
-        kt_free(&t);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 8, 2, 3}, x);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_dims(&t.out[0], 4, (const int64_t[]){1, 2, 4, 6});
+        kh_expect_floats(&t.out[0], crd ? d2s_crd : d2s_dcr, 48);
+        kh_free(&t);
     }
-    struct kt t;
-    struct synap_node *n = kt_new(&t, SYNAP_OP_SPACE_TO_DEPTH, 1, 1);
+    struct kh t;
+    struct synap_node *n = kh_new(&t, SYNAP_OP_SPACE_TO_DEPTH, 1, 1);
     synap_node_set_int(t.g, n, "blocksize", 2);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 2, 4, 6}, x);
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_dims(&t.out[0], 4, (const int64_t[]){1, 8, 2, 3});
-    assert_floats(&t.out[0], s2d, 48);
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 2, 4, 6}, x);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_dims(&t.out[0], 4, (const int64_t[]){1, 8, 2, 3});
+    kh_expect_floats(&t.out[0], s2d, 48);
+    kh_free(&t);
 
-    n = kt_new(&t, SYNAP_OP_DEPTH_TO_SPACE, 1, 1);
+    n = kh_new(&t, SYNAP_OP_DEPTH_TO_SPACE, 1, 1);
     synap_node_set_int(t.g, n, "blocksize", 3);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 8, 2, 3}, NULL);
-    assert_int_equal(kt_infer(&t), -1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, (const int64_t[]){1, 8, 2, 3}, NULL);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "channels 8 are not a multiple of blocksize^2 9");
-    kt_free(&t);
+    kh_free(&t);
     free(x);
 }
 
@@ -637,33 +542,33 @@ static void test_reverse_sequence(void **state)
     static const float yt[] = {3, 6, 9, 12, 2, 5, 8, 13, 1, 4, 10, 14, 0, 7, 11, 15};
     static const float yb[] = {0, 1, 2, 3, 5, 4, 6, 7, 10, 9, 8, 11, 15, 14, 13, 12};
     float *xb = arange(16, 0);
-    struct kt t;
-    struct synap_node *n = kt_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
+    struct kh t;
+    struct synap_node *n = kh_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
     synap_node_set_int(t.g, n, "time_axis", 0);
     synap_node_set_int(t.g, n, "batch_axis", 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xt);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){4, 3, 2, 1});
-    t.runtime_mask = 3;
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_floats(&t.out[0], yt, 16);
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xt);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){4, 3, 2, 1});
+    t.hidden = 3;
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_floats(&t.out[0], yt, 16);
+    kh_free(&t);
 
-    n = kt_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
+    n = kh_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
     synap_node_set_int(t.g, n, "time_axis", 1);
     synap_node_set_int(t.g, n, "batch_axis", 0);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xb);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){1, 2, 3, 4});
-    assert_int_equal(kt_run(&t, NULL), 0);
-    assert_floats(&t.out[0], yb, 16);
-    kt_free(&t);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xb);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){1, 2, 3, 4});
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_floats(&t.out[0], yb, 16);
+    kh_free(&t);
 
     /* A length beyond the time axis is a run-time error, not a crash. */
-    n = kt_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
-    kt_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xb);
-    kt_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){1, 5, 3, 4});
-    assert_int_equal(kt_run(&t, NULL), -1);
+    n = kh_new(&t, SYNAP_OP_REVERSE_SEQUENCE, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, (const int64_t[]){4, 4}, xb);
+    kh_in(&t, 1, SYNAP_DTYPE_INT64, 1, (const int64_t[]){4}, (const int64_t[]){1, 5, 3, 4});
+    assert_int_equal(kh_run(&t, NULL), -1);
     assert_string_equal(t.err.msg, "sequence_lens[1] = 5 is outside [0, 4]");
-    kt_free(&t);
+    kh_free(&t);
     free(xb);
 }
 

@@ -11,136 +11,7 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-#define FAMILY_INFER synap_norm_infer
-#define FAMILY_RUN synap_norm_run
-
-/* ---- harness: one node run through its family's infer and run -----------
- * (static inline: not every test uses every helper) */
-struct op_case {
-    struct synap_graph *g;
-    struct synap_node *node;
-    struct synap_value in[8];
-    bool dynamic[8]; /* data hidden from infer (not a constant) */
-    size_t nin;
-    struct synap_value out[3];
-    size_t nout;
-    void *scratch;
-    struct synap_err err;
-};
-
-static struct op_case *oc_new(enum synap_op op, size_t nin, size_t nout)
-{
-    struct op_case *t = synap_xcalloc(1, sizeof *t);
-    t->g = synap_graph_new();
-    t->node = synap_graph_add_node(t->g, "n", op, nin, nout);
-    for (size_t j = 0; j < nout; j++)
-        t->node->outputs[j] = (uint32_t)j; /* any index: the output is wanted */
-    t->nin = nin;
-    t->nout = nout;
-    return t;
-}
-
-static void oc_free(struct op_case *t)
-{
-    for (size_t j = 0; j < t->nout; j++)
-        free(t->out[j].data);
-    free(t->scratch);
-    synap_graph_free(t->g);
-    free(t);
-}
-
-/* Input i borrows `data`. */
-static void oc_in(struct op_case *t, size_t i, enum synap_dtype dt, int rank, const int64_t *dims,
-                  const void *data)
-{
-    t->in[i].dtype = dt;
-    t->in[i].rank = rank;
-    if (rank > 0) memcpy(t->in[i].dims, dims, (size_t)rank * sizeof *dims);
-    t->in[i].data = (void *)data;
-}
-
-static int oc_run(struct op_case *t, struct synap_pool *pool)
-{
-    struct synap_value in[8];
-    memcpy(in, t->in, sizeof in);
-    for (size_t i = 0; i < t->nin; i++)
-        if (t->dynamic[i]) in[i].data = NULL;
-    struct synap_kctx c = {.graph = t->g,
-                           .node = t->node,
-                           .in = in,
-                           .nin = t->nin,
-                           .out = t->out,
-                           .nout = t->nout,
-                           .pool = pool,
-                           .err = &t->err};
-    for (size_t j = 0; j < t->nout; j++) {
-        free(t->out[j].data);
-        memset(&t->out[j], 0, sizeof t->out[j]);
-    }
-    if (FAMILY_INFER(&c) < 0) return -1;
-    for (size_t j = 0; j < t->nout; j++) {
-        int64_t n = synap_value_nelem(&t->out[j]);
-        assert_true(n >= 0);
-        t->out[j].data = synap_xcalloc((size_t)n + 1, synap_dtype_size(t->out[j].dtype));
-    }
-    free(t->scratch);
-    t->scratch = synap_xaligned(c.scratch_nbytes + 64);
-    c.scratch = t->scratch;
-    memcpy(in, t->in, sizeof in);
-    return FAMILY_RUN(&c);
-}
-
-static inline void expect_dims(const struct synap_value *v, int rank, const int64_t *dims)
-{
-    assert_int_equal(v->rank, rank);
-    for (int d = 0; d < rank; d++)
-        assert_int_equal(v->dims[d], dims[d]);
-}
-
-/* |got - want| <= atol + rtol * |want|; NaN only matches NaN, inf only itself. */
-static inline void expect_close(const struct synap_value *v, const double *want, int64_t n,
-                                double rtol, double atol)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++) {
-        double got = synap_value_get_f64(v, i), w = want[i];
-        bool ok = isnan(w)   ? isnan(got)
-                  : isinf(w) ? got == w
-                             : fabs(got - w) <= atol + rtol * fabs(w);
-        if (!ok) fail_msg("element %lld: got %.9g, want %.9g", (long long)i, got, w);
-    }
-}
-
-static inline void expect_ints(const struct synap_value *v, const int64_t *want, int64_t n)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++)
-        if (synap_value_get_i64(v, i) != want[i])
-            fail_msg("element %lld: got %lld, want %lld", (long long)i,
-                     (long long)synap_value_get_i64(v, i), (long long)want[i]);
-}
-
-static inline void expect_error(struct op_case *t, const char *msg)
-{
-    assert_int_equal(oc_run(t, NULL), -1);
-    assert_string_equal(t->err.msg, msg);
-}
-
-/* The same node with 4 threads gives bit-identical outputs. */
-static inline void expect_thread_independent(struct op_case *t)
-{
-    assert_int_equal(oc_run(t, NULL), 0);
-    size_t nb = (size_t)synap_value_nelem(&t->out[0]) * synap_dtype_size(t->out[0].dtype);
-    void *ref = synap_xmalloc(nb + 1);
-    memcpy(ref, t->out[0].data, nb);
-    struct synap_pool *p = synap_pool_new(4);
-    assert_int_equal(oc_run(t, p), 0);
-    assert_memory_equal(ref, t->out[0].data, nb);
-    synap_pool_free(p);
-    free(ref);
-}
+#include "kernel_harness.h"
 
 static const float bn_x[] = {
     0.203191608,  0.832591295,  -0.836381018, 0.0433104225, 1.57178783,   1.58517241,
@@ -307,28 +178,29 @@ static void test_batchnorm(void **state)
     (void)state;
     int64_t d[4] = {2, 3, 2, 2}, c3 = 3;
     for (int eps = 0; eps < 2; eps++) {
-        struct op_case *t = oc_new(SYNAP_OP_BATCH_NORMALIZATION, 5, eps ? 3 : 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 4, d, bn_x);
-        oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_s);
-        oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_b);
-        oc_in(t, 3, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_mean);
-        oc_in(t, 4, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_var);
-        if (eps) synap_node_set_float(t->g, t->node, "epsilon", 0.01f);
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_dims(&t->out[0], 4, d);
-        expect_close(&t->out[0], eps ? bn_want_eps : bn_want, 24, 1e-5, 1e-6);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_BATCH_NORMALIZATION, 5, eps ? 3 : 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d, bn_x);
+        kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_s);
+        kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_b);
+        kh_in(&t, 3, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_mean);
+        kh_in(&t, 4, SYNAP_DTYPE_FLOAT32, 1, &c3, bn_var);
+        if (eps) synap_node_set_float(t.g, t.node, "epsilon", 0.01f);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_dims(&t.out[0], 4, d);
+        kh_expect_close(&t.out[0], eps ? bn_want_eps : bn_want, 24, 1e-5, 1e-6);
         if (eps) {
             /* Listed running statistics stay what they were. */
-            assert_memory_equal(t->out[1].data, bn_mean, sizeof bn_mean);
-            assert_memory_equal(t->out[2].data, bn_var, sizeof bn_var);
+            assert_memory_equal(t.out[1].data, bn_mean, sizeof bn_mean);
+            assert_memory_equal(t.out[2].data, bn_var, sizeof bn_var);
         }
-        synap_node_set_int(t->g, t->node, "training_mode", 1);
-        expect_error(t, "training_mode=1 is not supported: synap runs inference only");
-        synap_node_set_int(t->g, t->node, "training_mode", 0);
+        synap_node_set_int(t.g, t.node, "training_mode", 1);
+        kh_expect_error(&t, "training_mode=1 is not supported: synap runs inference only");
+        synap_node_set_int(t.g, t.node, "training_mode", 0);
         int64_t c4 = 4;
-        oc_in(t, 3, SYNAP_DTYPE_FLOAT32, 1, &c4, bn_x);
-        expect_error(t, "input 3 (input_mean): expected shape [3], got [4]");
-        oc_free(t);
+        kh_in(&t, 3, SYNAP_DTYPE_FLOAT32, 1, &c4, bn_x);
+        kh_expect_error(&t, "input 3 (input_mean): expected shape [3], got [4]");
+        kh_free(&t);
     }
 }
 
@@ -336,15 +208,16 @@ static void test_instancenorm(void **state)
 {
     (void)state;
     int64_t d[3] = {2, 3, 5}, c3 = 3;
-    struct op_case *t = oc_new(SYNAP_OP_INSTANCE_NORMALIZATION, 3, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, d, in_x);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 1, &c3, in_s);
-    oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, &c3, in_b);
-    synap_node_set_float(t->g, t->node, "epsilon", 0.1f);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_close(&t->out[0], in_want, 30, 1e-5, 1e-6);
-    expect_thread_independent(t);
-    oc_free(t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_INSTANCE_NORMALIZATION, 3, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, d, in_x);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 1, &c3, in_s);
+    kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 1, &c3, in_b);
+    synap_node_set_float(t.g, t.node, "epsilon", 0.1f);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_close(&t.out[0], in_want, 30, 1e-5, 1e-6);
+    assert_int_equal(kh_run_threads(&t, 4), 0);
+    kh_free(&t);
 }
 
 static void test_layernorm(void **state)
@@ -352,40 +225,41 @@ static void test_layernorm(void **state)
     (void)state;
     int64_t d[3] = {2, 3, 4}, d4 = 4, d34[2] = {3, 4}, d14[2] = {1, 4};
     /* axis -1 (default) with all three outputs */
-    struct op_case *t = oc_new(SYNAP_OP_LAYER_NORMALIZATION, 3, 3);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_w4);
-    oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_b4);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_close(&t->out[0], ln_want_a, 24, 1e-5, 1e-6);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_LAYER_NORMALIZATION, 3, 3);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_w4);
+    kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_b4);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_close(&t.out[0], ln_want_a, 24, 1e-5, 1e-6);
     int64_t md[3] = {2, 3, 1};
-    expect_dims(&t->out[1], 3, md);
-    expect_dims(&t->out[2], 3, md);
-    assert_int_equal(t->out[2].dtype, SYNAP_DTYPE_FLOAT32);
-    expect_close(&t->out[1], ln_mean_a, 6, 1e-5, 1e-6);
-    expect_close(&t->out[2], ln_inv_a, 6, 1e-5, 1e-6);
-    oc_free(t);
+    kh_expect_dims(&t.out[1], 3, md);
+    kh_expect_dims(&t.out[2], 3, md);
+    assert_int_equal(t.out[2].dtype, SYNAP_DTYPE_FLOAT32);
+    kh_expect_close(&t.out[1], ln_mean_a, 6, 1e-5, 1e-6);
+    kh_expect_close(&t.out[2], ln_inv_a, 6, 1e-5, 1e-6);
+    kh_free(&t);
     /* axis 1 without bias */
-    t = oc_new(SYNAP_OP_LAYER_NORMALIZATION, 2, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 2, d34, ln_w34);
-    synap_node_set_int(t->g, t->node, "axis", 1);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_close(&t->out[0], ln_want_b, 24, 1e-5, 1e-6);
+    kh_new(&t, SYNAP_OP_LAYER_NORMALIZATION, 2, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, d34, ln_w34);
+    synap_node_set_int(t.g, t.node, "axis", 1);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_close(&t.out[0], ln_want_b, 24, 1e-5, 1e-6);
     /* a scale that broadcasts: [1, 4] over [3, 4] */
-    oc_free(t);
-    t = oc_new(SYNAP_OP_LAYER_NORMALIZATION, 3, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 2, d14, ln_w14);
-    oc_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_b4);
-    synap_node_set_int(t->g, t->node, "axis", -2);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_close(&t->out[0], ln_want_c, 24, 1e-5, 1e-6);
-    expect_thread_independent(t);
-    oc_in(t, 1, SYNAP_DTYPE_FLOAT32, 2, d34, ln_w34);
-    synap_node_set_int(t->g, t->node, "axis", 2);
-    expect_error(t, "input 1: shape [3, 4] does not broadcast to X's normalized dims [4]");
-    oc_free(t);
+    kh_free(&t);
+    kh_new(&t, SYNAP_OP_LAYER_NORMALIZATION, 3, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, d, ln_x);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, d14, ln_w14);
+    kh_in(&t, 2, SYNAP_DTYPE_FLOAT32, 1, &d4, ln_b4);
+    synap_node_set_int(t.g, t.node, "axis", -2);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_close(&t.out[0], ln_want_c, 24, 1e-5, 1e-6);
+    assert_int_equal(kh_run_threads(&t, 4), 0);
+    kh_in(&t, 1, SYNAP_DTYPE_FLOAT32, 2, d34, ln_w34);
+    synap_node_set_int(t.g, t.node, "axis", 2);
+    kh_expect_error(&t, "input 1: shape [3, 4] does not broadcast to X's normalized dims [4]");
+    kh_free(&t);
 }
 
 static void test_lrn(void **state)
@@ -393,22 +267,24 @@ static void test_lrn(void **state)
     (void)state;
     int64_t d[4] = {1, 5, 2, 2};
     for (int k = 0; k < 2; k++) {
-        struct op_case *t = oc_new(SYNAP_OP_LRN, 1, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 4, d, lrn_x);
-        synap_node_set_int(t->g, t->node, "size", k ? 4 : 3);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_LRN, 1, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d, lrn_x);
+        synap_node_set_int(t.g, t.node, "size", k ? 4 : 3);
         if (k) {
-            synap_node_set_float(t->g, t->node, "alpha", 0.5f);
-            synap_node_set_float(t->g, t->node, "beta", 0.6f);
-            synap_node_set_float(t->g, t->node, "bias", 2.0f);
+            synap_node_set_float(t.g, t.node, "alpha", 0.5f);
+            synap_node_set_float(t.g, t.node, "beta", 0.6f);
+            synap_node_set_float(t.g, t.node, "bias", 2.0f);
         }
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_close(&t->out[0], k ? lrn_want_4 : lrn_want_3, 20, 1e-5, 1e-6);
-        oc_free(t);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_close(&t.out[0], k ? lrn_want_4 : lrn_want_3, 20, 1e-5, 1e-6);
+        kh_free(&t);
     }
-    struct op_case *t = oc_new(SYNAP_OP_LRN, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 4, d, lrn_x);
-    expect_error(t, "attribute 'size' is required");
-    oc_free(t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_LRN, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d, lrn_x);
+    kh_expect_error(&t, "attribute 'size' is required");
+    kh_free(&t);
 }
 
 static void test_mvn(void **state)
@@ -416,12 +292,13 @@ static void test_mvn(void **state)
     (void)state;
     int64_t d[4] = {2, 3, 2, 2}, ax1 = 1;
     for (int k = 0; k < 2; k++) {
-        struct op_case *t = oc_new(SYNAP_OP_MEAN_VARIANCE_NORMALIZATION, 1, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 4, d, mvn_x);
-        if (k) synap_node_set_ints(t->g, t->node, "axes", &ax1, 1);
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_close(&t->out[0], k ? mvn_want_1 : mvn_want_def, 24, 1e-5, 1e-6);
-        oc_free(t);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_MEAN_VARIANCE_NORMALIZATION, 1, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 4, d, mvn_x);
+        if (k) synap_node_set_ints(t.g, t.node, "axes", &ax1, 1);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_close(&t.out[0], k ? mvn_want_1 : mvn_want_def, 24, 1e-5, 1e-6);
+        kh_free(&t);
     }
 }
 
@@ -430,17 +307,18 @@ static void test_lpnorm(void **state)
     (void)state;
     int64_t d[2] = {3, 4};
     for (int k = 0; k < 2; k++) {
-        struct op_case *t = oc_new(SYNAP_OP_LP_NORMALIZATION, 1, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, d, lp_x);
+        struct kh t;
+        kh_new(&t, SYNAP_OP_LP_NORMALIZATION, 1, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, d, lp_x);
         if (k) {
-            synap_node_set_int(t->g, t->node, "p", 1);
-            synap_node_set_int(t->g, t->node, "axis", 0);
+            synap_node_set_int(t.g, t.node, "p", 1);
+            synap_node_set_int(t.g, t.node, "axis", 0);
         }
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_close(&t->out[0], k ? lp_want_1 : lp_want_2, 12, 1e-5, 1e-6);
-        synap_node_set_int(t->g, t->node, "p", 3);
-        expect_error(t, "attribute 'p' must be 1 or 2, got 3");
-        oc_free(t);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_close(&t.out[0], k ? lp_want_1 : lp_want_2, 12, 1e-5, 1e-6);
+        synap_node_set_int(t.g, t.node, "p", 3);
+        kh_expect_error(&t, "attribute 'p' must be 1 or 2, got 3");
+        kh_free(&t);
     }
 }
 

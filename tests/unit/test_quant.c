@@ -15,106 +15,7 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-/* ---- a one-node harness: infer, allocate, run at 1 and 3 threads ---------- */
-
-struct tin {
-    enum synap_dtype t;
-    int rank;
-    int64_t dims[SYNAP_MAX_RANK];
-    const void *data; /* NULL: an omitted optional input */
-};
-
-struct harness {
-    struct synap_graph *g;
-    struct synap_node *n;
-    struct synap_value out[3];
-    size_t nout;
-    struct synap_err err;
-};
-
-/* Node with nin inputs and nout outputs; outputs listed in `omit` stay
- * SYNAP_NONE (omitted), the others get placeholder tensor indices. */
-static void h_new(struct harness *h, enum synap_op op, size_t nin, size_t nout, unsigned omit)
-{
-    memset(h, 0, sizeof *h);
-    h->g = synap_graph_new();
-    h->n = synap_graph_add_node(h->g, "n0", op, nin, nout);
-    h->nout = nout;
-    for (size_t j = 0; j < nout; j++)
-        h->n->outputs[j] = omit & (1u << j) ? SYNAP_NONE : (uint32_t)j;
-}
-
-static void h_free(struct harness *h)
-{
-    for (size_t j = 0; j < h->nout; j++)
-        free(h->out[j].data);
-    synap_graph_free(h->g);
-}
-
-static size_t value_nbytes(const struct synap_value *v)
-{
-    return (size_t)synap_value_nelem(v) * synap_dtype_size(v->dtype);
-}
-
-/* Infers and runs the node. Inputs are passed as constants when `consts` is
- * set (as after folding), else infer sees no data. Returns -1 with h->err on
- * failure; outputs in h->out (the 3-thread run must match the 1-thread one). */
-static int h_run_ex(struct harness *h, const struct tin *tin, size_t nin, int consts)
-{
-    struct synap_value in[9], out[3], out2[3];
-    memset(in, 0, sizeof in);
-    memset(out, 0, sizeof out);
-    for (size_t i = 0; i < nin; i++) {
-        if (!tin[i].data) continue;
-        in[i].dtype = tin[i].t;
-        in[i].rank = tin[i].rank;
-        memcpy(in[i].dims, tin[i].dims, sizeof in[i].dims);
-        in[i].data = consts ? (void *)tin[i].data : NULL;
-    }
-    struct synap_kctx c = {.graph = h->g,
-                           .node = h->n,
-                           .in = in,
-                           .nin = nin,
-                           .out = out,
-                           .nout = h->nout,
-                           .err = &h->err};
-    const struct synap_kernel *k = synap_kernel_get(h->n->op);
-    if (k->infer(&c) < 0) return -1;
-    for (size_t i = 0; i < nin; i++)
-        in[i].data = (void *)tin[i].data;
-    void *scratch = synap_xaligned(c.scratch_nbytes ? c.scratch_nbytes : 64);
-    c.scratch = scratch;
-    for (size_t j = 0; j < h->nout; j++) {
-        out[j].data = synap_xcalloc(1, value_nbytes(&out[j]) + 1);
-        out2[j] = out[j];
-        out2[j].data = synap_xcalloc(1, value_nbytes(&out[j]) + 1);
-    }
-    int rc = k->run(&c);
-    if (rc == 0) {
-        struct synap_pool *pool = synap_pool_new(3);
-        struct synap_kctx c2 = c;
-        c2.out = out2;
-        c2.pool = pool;
-        rc = k->run(&c2);
-        synap_pool_free(pool);
-        for (size_t j = 0; j < h->nout && rc == 0; j++)
-            if (h->n->outputs[j] != SYNAP_NONE)
-                assert_memory_equal(out[j].data, out2[j].data, value_nbytes(&out[j]) + 1);
-    }
-    for (size_t j = 0; j < h->nout; j++) {
-        free(out2[j].data);
-        h->out[j] = out[j];
-    }
-    free(scratch);
-    return rc;
-}
-
-static int h_run(struct harness *h, const struct tin *tin, size_t nin)
-{
-    return h_run_ex(h, tin, nin, 1);
-}
+#include "kernel_harness.h"
 
 #define F32 SYNAP_DTYPE_FLOAT32
 #define U8 SYNAP_DTYPE_UINT8
@@ -130,20 +31,22 @@ static void test_quantize_per_axis(void **state)
     static const uint8_t zp[3] = {84, 24, 196};
     static const uint8_t want[18] = {3,  89, 34, 200, 74, 59, 5,   24,  24,
                                      87, 32, 13, 245, 99, 4,  142, 121, 102};
-    struct harness h;
-    h_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 3, 1, 0);
-    struct tin in[3] = {{F32, 4, {1, 3, 3, 2}, x}, {F32, 1, {3}, sc}, {U8, 1, {3}, zp}};
-    assert_int_equal(h_run(&h, in, 3), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 3, 1);
+    struct kh_input in[3] = {{F32, 4, {1, 3, 3, 2}, x}, {F32, 1, {3}, sc}, {U8, 1, {3}, zp}};
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].dtype, U8);
     assert_memory_equal(h.out[0].data, want, sizeof want);
-    h_free(&h);
+    kh_free(&h);
 
     /* and back: DequantizeLinear per axis restores x exactly */
-    h_new(&h, SYNAP_OP_DEQUANTIZE_LINEAR, 3, 1, 0);
-    struct tin dq[3] = {{U8, 4, {1, 3, 3, 2}, want}, {F32, 1, {3}, sc}, {U8, 1, {3}, zp}};
-    assert_int_equal(h_run(&h, dq, 3), 0);
+    kh_new(&h, SYNAP_OP_DEQUANTIZE_LINEAR, 3, 1);
+    struct kh_input dq[3] = {{U8, 4, {1, 3, 3, 2}, want}, {F32, 1, {3}, sc}, {U8, 1, {3}, zp}};
+    kh_inputs(&h, dq, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_memory_equal(h.out[0].data, x, sizeof x);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_quantize_rounds_half_even_and_saturates(void **state)
@@ -154,20 +57,22 @@ static void test_quantize_rounds_half_even_and_saturates(void **state)
     static const int8_t zp = 0;
     static const int8_t want_i8[8] = {0, 2, 2, 0, -2, -2, 127, -128};
     static const uint8_t want_u8[8] = {0, 2, 2, 0, 0, 0, 255, 0};
-    struct harness h;
-    h_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 3, 1, 0);
-    struct tin in[3] = {{F32, 1, {8}, x}, {F32, 0, {0}, &one}, {I8, 0, {0}, &zp}};
-    assert_int_equal(h_run(&h, in, 3), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 3, 1);
+    struct kh_input in[3] = {{F32, 1, {8}, x}, {F32, 0, {0}, &one}, {I8, 0, {0}, &zp}};
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].dtype, I8);
     assert_memory_equal(h.out[0].data, want_i8, 8);
-    h_free(&h);
+    kh_free(&h);
 
     /* zero point omitted: uint8 with zero point 0 */
-    h_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 2, 1, 0);
-    assert_int_equal(h_run(&h, in, 2), 0);
+    kh_new(&h, SYNAP_OP_QUANTIZE_LINEAR, 2, 1);
+    kh_inputs(&h, in, 2);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].dtype, U8);
     assert_memory_equal(h.out[0].data, want_u8, 8);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_dequantize_int32(void **state)
@@ -175,13 +80,14 @@ static void test_dequantize_int32(void **state)
     (void)state;
     static const int32_t x[3] = {-5, 1000000, INT32_MIN};
     static const float sc = 0.5f;
-    struct harness h;
-    h_new(&h, SYNAP_OP_DEQUANTIZE_LINEAR, 2, 1, 0);
-    struct tin in[2] = {{I32, 1, {3}, x}, {F32, 0, {0}, &sc}};
-    assert_int_equal(h_run(&h, in, 2), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_DEQUANTIZE_LINEAR, 2, 1);
+    struct kh_input in[2] = {{I32, 1, {3}, x}, {F32, 0, {0}, &sc}};
+    kh_inputs(&h, in, 2);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_memory_equal(h.out[0].data, ((float[]){-2.5f, 500000.0f, -1073741824.0f}),
                         3 * sizeof(float));
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_dynamic_quantize(void **state)
@@ -201,15 +107,16 @@ static void test_dynamic_quantize(void **state)
         {x3, {0, 0, 0, 0, 0, 0}, 1.0f, 0}, /* all zeros: scale 1 as ONNX Runtime */
     };
     for (int i = 0; i < 3; i++) {
-        struct harness h;
-        h_new(&h, SYNAP_OP_DYNAMIC_QUANTIZE_LINEAR, 1, 3, 0);
-        struct tin in[1] = {{F32, 1, {6}, cases[i].x}};
-        assert_int_equal(h_run(&h, in, 1), 0);
+        struct kh h;
+        kh_new(&h, SYNAP_OP_DYNAMIC_QUANTIZE_LINEAR, 1, 3);
+        struct kh_input in[1] = {{F32, 1, {6}, cases[i].x}};
+        kh_inputs(&h, in, 1);
+        assert_int_equal(kh_run_threads(&h, 3), 0);
         assert_memory_equal(h.out[0].data, cases[i].y, 6);
         assert_int_equal(h.out[1].rank, 0);
         assert_true(*(float *)h.out[1].data == cases[i].scale);
         assert_int_equal(*(uint8_t *)h.out[2].data, cases[i].zp);
-        h_free(&h);
+        kh_free(&h);
     }
 }
 
@@ -223,23 +130,25 @@ static void test_qlinear_matmul_2d_and_3d(void **state)
     static const float as = 0.0066f, bs = 0.00705f, ys = 0.0107f;
     static const uint8_t azp = 113, bzp = 114, yzp = 118;
     static const uint8_t want[12] = {168, 115, 255, 1, 66, 151, 168, 115, 255, 1, 66, 151};
-    struct harness h;
-    h_new(&h, SYNAP_OP_QLINEAR_MATMUL, 8, 1, 0);
-    struct tin in[8] = {{U8, 2, {2, 4}, a}, {F32, 1, {1}, &as}, {U8, 1, {1}, &azp},
-                        {U8, 2, {4, 3}, b}, {F32, 1, {1}, &bs}, {U8, 1, {1}, &bzp},
-                        {F32, 1, {1}, &ys}, {U8, 1, {1}, &yzp}};
-    assert_int_equal(h_run(&h, in, 8), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_QLINEAR_MATMUL, 8, 1);
+    struct kh_input in[8] = {{U8, 2, {2, 4}, a}, {F32, 1, {1}, &as}, {U8, 1, {1}, &azp},
+                             {U8, 2, {4, 3}, b}, {F32, 1, {1}, &bs}, {U8, 1, {1}, &bzp},
+                             {F32, 1, {1}, &ys}, {U8, 1, {1}, &yzp}};
+    kh_inputs(&h, in, 8);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_memory_equal(h.out[0].data, want, 6);
-    h_free(&h);
+    kh_free(&h);
 
-    h_new(&h, SYNAP_OP_QLINEAR_MATMUL, 8, 1, 0);
+    kh_new(&h, SYNAP_OP_QLINEAR_MATMUL, 8, 1);
     in[0].rank = 3, in[0].dims[0] = 2, in[0].dims[1] = 2, in[0].dims[2] = 4;
     in[3].rank = 3, in[3].dims[0] = 2, in[3].dims[1] = 4, in[3].dims[2] = 3;
-    assert_int_equal(h_run(&h, in, 8), 0);
+    kh_inputs(&h, in, 8);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     int64_t od[3] = {2, 2, 3};
     assert_memory_equal(h.out[0].dims, od, sizeof od);
     assert_memory_equal(h.out[0].data, want, 12);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_matmul_integer(void **state)
@@ -249,28 +158,31 @@ static void test_matmul_integer(void **state)
     static const uint8_t b[6] = {1, 4, 2, 5, 3, 6};
     static const uint8_t azp = 12, bzp = 0;
     static const int32_t want[8] = {-38, -83, -44, -98, -50, -113, -56, -128};
-    struct harness h;
-    h_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1, 0);
-    struct tin in[4] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1);
+    struct kh_input in[4] = {
         {U8, 2, {4, 3}, a}, {U8, 2, {3, 2}, b}, {U8, 1, {1}, &azp}, {U8, 1, {1}, &bzp}};
-    assert_int_equal(h_run(&h, in, 4), 0);
+    kh_inputs(&h, in, 4);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].dtype, I32);
     assert_memory_equal(h.out[0].data, want, sizeof want);
-    h_free(&h);
+    kh_free(&h);
 
     /* 1-D a broadcasts like numpy matmul: [3] x [3, 2] -> [2] */
-    h_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1, 0);
+    kh_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1);
     in[0].rank = 1, in[0].dims[0] = 3;
-    assert_int_equal(h_run(&h, in, 4), 0);
+    kh_inputs(&h, in, 4);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].rank, 1);
     assert_memory_equal(h.out[0].data, ((int32_t[]){-38, -83}), 8);
-    h_free(&h);
+    kh_free(&h);
 
-    h_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1, 0);
+    kh_new(&h, SYNAP_OP_MATMUL_INTEGER, 4, 1);
     in[1].dims[0] = 4;
-    assert_int_equal(h_run(&h, in, 4), -1);
+    kh_inputs(&h, in, 4);
+    assert_int_equal(kh_run_threads(&h, 3), -1);
     assert_string_equal(h.err.msg, "matmul: inner dimensions differ (3 vs 4)");
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_conv_integer_padding(void **state)
@@ -280,21 +192,24 @@ static void test_conv_integer_padding(void **state)
     static const uint8_t w[4] = {1, 1, 1, 1};
     static const uint8_t xzp = 1;
     static const int32_t want[16] = {1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9};
-    struct harness h;
-    h_new(&h, SYNAP_OP_CONV_INTEGER, 3, 1, 0);
-    synap_node_set_ints(h.g, h.n, "pads", (int64_t[]){1, 1, 1, 1}, 4);
-    struct tin in[3] = {{U8, 4, {1, 1, 3, 3}, x}, {U8, 4, {1, 1, 2, 2}, w}, {U8, 0, {0}, &xzp}};
-    assert_int_equal(h_run(&h, in, 3), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_CONV_INTEGER, 3, 1);
+    synap_node_set_ints(h.g, h.node, "pads", (int64_t[]){1, 1, 1, 1}, 4);
+    struct kh_input in[3] = {
+        {U8, 4, {1, 1, 3, 3}, x}, {U8, 4, {1, 1, 2, 2}, w}, {U8, 0, {0}, &xzp}};
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     int64_t od[4] = {1, 1, 4, 4};
     assert_memory_equal(h.out[0].dims, od, sizeof od);
     assert_memory_equal(h.out[0].data, want, sizeof want);
-    h_free(&h);
+    kh_free(&h);
 
     /* without padding: the 2x2 sums of (x - 1) */
-    h_new(&h, SYNAP_OP_CONV_INTEGER, 3, 1, 0);
-    assert_int_equal(h_run(&h, in, 3), 0);
+    kh_new(&h, SYNAP_OP_CONV_INTEGER, 3, 1);
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_memory_equal(h.out[0].data, ((int32_t[]){12, 16, 24, 28}), 16);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_qlinear_conv_onnx_example(void **state)
@@ -310,14 +225,15 @@ static void test_qlinear_conv_onnx_example(void **state)
         212, 128, 25,  234, 172, 214, 215, 121, 0,   101, 163, 114, 213, 107, 8};
     static const float xs = 0.00369204697f, ws = 0.00172794575f, ys = 0.00162681262f;
     static const uint8_t xzp = 132, w = 0, wzp = 255, yzp = 123;
-    struct harness h;
-    h_new(&h, SYNAP_OP_QLINEAR_CONV, 8, 1, 0);
-    struct tin in[8] = {{U8, 4, {1, 1, 7, 7}, x},  {F32, 0, {0}, &xs}, {U8, 0, {0}, &xzp},
-                        {U8, 4, {1, 1, 1, 1}, &w}, {F32, 1, {1}, &ws}, {U8, 1, {1}, &wzp},
-                        {F32, 0, {0}, &ys},        {U8, 0, {0}, &yzp}};
-    assert_int_equal(h_run(&h, in, 8), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_QLINEAR_CONV, 8, 1);
+    struct kh_input in[8] = {{U8, 4, {1, 1, 7, 7}, x},  {F32, 0, {0}, &xs}, {U8, 0, {0}, &xzp},
+                             {U8, 4, {1, 1, 1, 1}, &w}, {F32, 1, {1}, &ws}, {U8, 1, {1}, &wzp},
+                             {F32, 0, {0}, &ys},        {U8, 0, {0}, &yzp}};
+    kh_inputs(&h, in, 8);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_memory_equal(h.out[0].data, want, sizeof want);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static const int8_t qc_x[100] = {
@@ -357,26 +273,29 @@ static void test_qlinear_conv_grouped_strided_per_channel(void **state)
     (void)state;
     static const float xs = 0.02f, ys = 0.9f;
     static const int8_t xzp = -3, wzp[4] = {0, 0, 0, 0}, yzp = 5;
-    struct harness h;
-    h_new(&h, SYNAP_OP_QLINEAR_CONV, 9, 1, 0);
-    synap_node_set_int(h.g, h.n, "group", 2);
-    synap_node_set_ints(h.g, h.n, "strides", (int64_t[]){2, 2}, 2);
-    synap_node_set_string(h.g, h.n, "auto_pad", "SAME_UPPER");
-    struct tin in[9] = {{I8, 4, {1, 4, 5, 5}, qc_x}, {F32, 0, {0}, &xs},   {I8, 0, {0}, &xzp},
-                        {I8, 4, {4, 2, 3, 3}, qc_w}, {F32, 1, {4}, qc_ws}, {I8, 1, {4}, wzp},
-                        {F32, 0, {0}, &ys},          {I8, 0, {0}, &yzp},   {I32, 1, {4}, qc_b}};
-    assert_int_equal(h_run(&h, in, 9), 0);
+    struct kh h;
+    kh_new(&h, SYNAP_OP_QLINEAR_CONV, 9, 1);
+    synap_node_set_int(h.g, h.node, "group", 2);
+    synap_node_set_ints(h.g, h.node, "strides", (int64_t[]){2, 2}, 2);
+    synap_node_set_string(h.g, h.node, "auto_pad", "SAME_UPPER");
+    struct kh_input in[9] = {
+        {I8, 4, {1, 4, 5, 5}, qc_x}, {F32, 0, {0}, &xs},   {I8, 0, {0}, &xzp},
+        {I8, 4, {4, 2, 3, 3}, qc_w}, {F32, 1, {4}, qc_ws}, {I8, 1, {4}, wzp},
+        {F32, 0, {0}, &ys},          {I8, 0, {0}, &yzp},   {I32, 1, {4}, qc_b}};
+    kh_inputs(&h, in, 9);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     int64_t od[4] = {1, 4, 3, 3};
     assert_memory_equal(h.out[0].dims, od, sizeof od);
     assert_memory_equal(h.out[0].data, qc_y, sizeof qc_y);
-    h_free(&h);
+    kh_free(&h);
 
     /* a group count that does not divide the channels is refused */
-    h_new(&h, SYNAP_OP_QLINEAR_CONV, 9, 1, 0);
-    synap_node_set_int(h.g, h.n, "group", 3);
-    assert_int_equal(h_run(&h, in, 9), -1);
+    kh_new(&h, SYNAP_OP_QLINEAR_CONV, 9, 1);
+    synap_node_set_int(h.g, h.node, "group", 3);
+    kh_inputs(&h, in, 9);
+    assert_int_equal(kh_run_threads(&h, 3), -1);
     assert_string_equal(h.err.msg, "group 3 does not fit 4 input channels, weights 4 x 2");
-    h_free(&h);
+    kh_free(&h);
 }
 
 int main(void)

@@ -10,95 +10,10 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-/* ---- harness: one node, run through its family's infer and run ---------- */
-
-struct kt {
-    struct synap_graph *g;
-    struct synap_value in[8], out[8];
-    size_t nin, nout;
-    unsigned runtime_mask; /* inputs whose data infer must not see */
-    struct synap_err err;
-    void *scratch;
-    size_t scratch_nbytes;
-};
-
-static struct synap_node *kt_new(struct kt *t, enum synap_op op, size_t nin, size_t nout)
-{
-    memset(t, 0, sizeof *t);
-    t->g = synap_graph_new();
-    t->nin = nin;
-    t->nout = nout;
-    t->runtime_mask = 1;
-    return synap_graph_add_node(t->g, "n", op, nin, nout);
-}
-
-static void kt_in(struct kt *t, size_t i, enum synap_dtype dt, int rank, const int64_t *dims,
-                  const void *data)
-{
-    t->in[i].dtype = dt;
-    t->in[i].rank = rank;
-    if (rank > 0) memcpy(t->in[i].dims, dims, (size_t)rank * sizeof *dims);
-    t->in[i].data = (void *)data;
-}
-
-static struct synap_kctx kt_ctx(struct kt *t, const struct synap_value *in)
-{
-    struct synap_kctx c = {.graph = t->g,
-                           .node = &t->g->nodes[0],
-                           .in = in,
-                           .nin = t->nin,
-                           .out = t->out,
-                           .nout = t->nout,
-                           .err = &t->err};
-    return c;
-}
-
-static int kt_infer(struct kt *t)
-{
-    struct synap_value in[8];
-    memcpy(in, t->in, sizeof in);
-    for (size_t i = 0; i < t->nin; i++)
-        if (t->runtime_mask & (1u << i)) in[i].data = NULL;
-    struct synap_kctx c = kt_ctx(t, in);
-    const struct synap_kernel *k = synap_kernel_get(t->g->nodes[0].op);
-    int rc = k->infer(&c);
-    t->scratch_nbytes = c.scratch_nbytes;
-    return rc;
-}
-
-/* Infers, allocates the outputs and runs on `pool` (may be NULL). */
-static int kt_run(struct kt *t, struct synap_pool *pool)
-{
-    if (kt_infer(t) < 0) return -1;
-    for (size_t j = 0; j < t->nout; j++) {
-        size_t n = (size_t)synap_value_nelem(&t->out[j]) * synap_dtype_size(t->out[j].dtype);
-        t->out[j].data = calloc(1, n ? n : 1);
-    }
-    free(t->scratch);
-    t->scratch = t->scratch_nbytes ? synap_xaligned(t->scratch_nbytes) : NULL;
-    struct synap_kctx c = kt_ctx(t, t->in);
-    c.scratch = t->scratch;
-    c.scratch_nbytes = t->scratch_nbytes;
-    c.pool = pool;
-    return synap_kernel_get(t->g->nodes[0].op)->run(&c);
-}
-
-static void kt_free(struct kt *t)
-{
-    for (size_t j = 0; j < t->nout; j++)
-        free(t->out[j].data);
-    free(t->scratch);
-    synap_graph_free(t->g);
-}
-
-static void assert_dims(const struct synap_value *v, int rank, const int64_t *dims)
-{
-    assert_int_equal(v->rank, rank);
-    for (int d = 0; d < rank; d++)
-        assert_int_equal(v->dims[d], dims[d]);
-}
+/* The data input is a runtime tensor, as in a real graph; the others are
+ * constants unless a test says otherwise. */
+#define KH_DEFAULT_HIDDEN 1u
+#include "kernel_harness.h"
 
 /* ---- golden data: onnx/backend/test/case/node/resize.py (onnx 1.12) ------- */
 
@@ -241,10 +156,10 @@ struct rcase {
     const int64_t *sizes;
 };
 
-static int resize_case(struct kt *t, const struct rcase *rc, enum synap_dtype dt, int rank,
+static int resize_case(struct kh *t, const struct rcase *rc, enum synap_dtype dt, int rank,
                        const int64_t *xd, const void *x, struct synap_pool *pool)
 {
-    struct synap_node *n = kt_new(t, SYNAP_OP_RESIZE, 4, 1);
+    struct synap_node *n = kh_new(t, SYNAP_OP_RESIZE, 4, 1);
     if (rc->mode) synap_node_set_string(t->g, n, "mode", rc->mode);
     if (rc->ctm) synap_node_set_string(t->g, n, "coordinate_transformation_mode", rc->ctm);
     if (rc->nearest) synap_node_set_string(t->g, n, "nearest_mode", rc->nearest);
@@ -253,11 +168,11 @@ static int resize_case(struct kt *t, const struct rcase *rc, enum synap_dtype dt
     if (rc->extrapolation != 0)
         synap_node_set_float(t->g, n, "extrapolation_value", rc->extrapolation);
     const int64_t nr[] = {rank}, nroi[] = {2 * rank};
-    kt_in(t, 0, dt, rank, xd, x);
-    if (rc->roi) kt_in(t, 1, SYNAP_DTYPE_FLOAT32, 1, nroi, rc->roi);
-    if (rc->scales) kt_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, nr, rc->scales);
-    if (rc->sizes) kt_in(t, 3, SYNAP_DTYPE_INT64, 1, nr, rc->sizes);
-    return kt_run(t, pool);
+    kh_in(t, 0, dt, rank, xd, x);
+    if (rc->roi) kh_in(t, 1, SYNAP_DTYPE_FLOAT32, 1, nroi, rc->roi);
+    if (rc->scales) kh_in(t, 2, SYNAP_DTYPE_FLOAT32, 1, nr, rc->scales);
+    if (rc->sizes) kh_in(t, 3, SYNAP_DTYPE_INT64, 1, nr, rc->sizes);
+    return kh_run(t, pool);
 }
 
 /* The reference computes in double; float32 weights and sums stay well
@@ -278,12 +193,12 @@ static const float x2x2[] = {1, 2, 3, 4}, x2x4[] = {1, 2, 3, 4, 5, 6, 7, 8};
 static void check(const struct rcase *rc, int rank, const int64_t *xd, const float *x,
                   const int64_t *yd, const float *want)
 {
-    struct kt t;
+    struct kh t;
     assert_int_equal(resize_case(&t, rc, SYNAP_DTYPE_FLOAT32, rank, xd, x, NULL), 0);
     assert_int_equal(t.out[0].dtype, SYNAP_DTYPE_FLOAT32);
-    assert_dims(&t.out[0], rank, yd);
+    kh_expect_dims(&t.out[0], rank, yd);
     assert_close(&t.out[0], want, synap_shape_nelem(rank, yd));
-    kt_free(&t);
+    kh_free(&t);
 }
 
 static void test_nearest(void **state)
@@ -313,7 +228,7 @@ static void test_nearest_any_dtype(void **state)
     (void)state;
     /* Nearest copies bytes: int64 values beyond 2^53 survive exactly. */
     const int64_t x[] = {INT64_MAX, -3, INT64_MIN + 1, 9007199254740993LL};
-    struct kt t;
+    struct kh t;
     assert_int_equal(resize_case(&t, &(struct rcase){.scales = (const float[]){1, 1, 2, 3}},
                                  SYNAP_DTYPE_INT64, 4, d2x2, x, NULL),
                      0);
@@ -321,7 +236,7 @@ static void test_nearest_any_dtype(void **state)
     const int64_t *y = t.out[0].data;
     for (int i = 0; i < 24; i++)
         assert_true(y[i] == x[(int)up_nearest_23[i] - 1]);
-    kt_free(&t);
+    kh_free(&t);
     /* uint8 through linear: rounded, not truncated (2x of {0, 255} has 63.75). */
     const uint8_t u[] = {0, 255};
     assert_int_equal(resize_case(&t,
@@ -329,7 +244,7 @@ static void test_nearest_any_dtype(void **state)
                                  SYNAP_DTYPE_UINT8, 2, (const int64_t[]){1, 2}, u, NULL),
                      0);
     assert_memory_equal(t.out[0].data, ((const uint8_t[]){0, 64, 191, 255}), 4);
-    kt_free(&t);
+    kh_free(&t);
 }
 
 static void test_linear(void **state)
@@ -414,10 +329,10 @@ static void test_large_threaded(void **state)
     struct synap_pool *pool = synap_pool_new(4);
     for (int linear = 0; linear < 2; linear++) {
         struct rcase rc = {.mode = linear ? "linear" : "nearest", .scales = sc};
-        struct kt a, b;
+        struct kh a, b;
         assert_int_equal(resize_case(&a, &rc, SYNAP_DTYPE_FLOAT32, 4, xd, x, NULL), 0);
         assert_int_equal(resize_case(&b, &rc, SYNAP_DTYPE_FLOAT32, 4, xd, x, pool), 0);
-        assert_dims(&a.out[0], 4, yd);
+        kh_expect_dims(&a.out[0], 4, yd);
         assert_memory_equal(a.out[0].data, b.out[0].data, (size_t)on * sizeof(float));
         const float *y = a.out[0].data;
         for (int64_t c = 0; c < 6; c++)
@@ -431,8 +346,8 @@ static void test_large_threaded(void **state)
                         fail_msg("c %lld y %lld x %lld: got %g, want %g", (long long)c,
                                  (long long)oy, (long long)ox, got, want);
                 }
-        kt_free(&a);
-        kt_free(&b);
+        kh_free(&a);
+        kh_free(&b);
     }
     synap_pool_free(pool);
     free(x);
@@ -441,42 +356,42 @@ static void test_large_threaded(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    struct kt t;
+    struct kh t;
     const float sc[] = {1, 1, 2, 2};
     const int64_t sz[] = {1, 1, 8, 8};
     assert_int_equal(resize_case(&t, &(struct rcase){.scales = sc, .sizes = sz},
                                  SYNAP_DTYPE_FLOAT32, 4, d4x4, x4, NULL),
                      -1);
     assert_string_equal(t.err.msg, "exactly one of scales and sizes must be given");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(resize_case(&t, &(struct rcase){0}, SYNAP_DTYPE_FLOAT32, 4, d4x4, x4, NULL),
                      -1);
     assert_string_equal(t.err.msg, "exactly one of scales and sizes must be given");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(resize_case(&t, &(struct rcase){.mode = "area", .scales = sc},
                                  SYNAP_DTYPE_FLOAT32, 4, d4x4, x4, NULL),
                      -1);
     assert_string_equal(t.err.msg, "mode 'area' is not supported");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(resize_case(&t, &(struct rcase){.scales = (const float[]){1, 1, 0, 2}},
                                  SYNAP_DTYPE_FLOAT32, 4, d4x4, x4, NULL),
                      -1);
     assert_string_equal(t.err.msg,
                         "input 2 (scales): scale 0 of axis 2 is not positive and finite");
-    kt_free(&t);
+    kh_free(&t);
     assert_int_equal(resize_case(&t, &(struct rcase){.ctm = "tf_crop_and_resize", .sizes = sz},
                                  SYNAP_DTYPE_FLOAT32, 4, d4x4, x4, NULL),
                      -1);
     assert_string_equal(t.err.msg, "tf_crop_and_resize needs input 1 (roi)");
-    kt_free(&t);
+    kh_free(&t);
     /* scales of the wrong length */
     assert_int_equal(resize_case(&t, &(struct rcase){.scales = sc}, SYNAP_DTYPE_FLOAT32, 3,
                                  (const int64_t[]){1, 4, 4}, x4, NULL),
                      0);
     t.in[2].dims[0] = 4;
-    assert_int_equal(kt_infer(&t), -1);
+    assert_int_equal(kh_infer(&t), -1);
     assert_string_equal(t.err.msg, "input 2 (scales): 4 values for rank 3");
-    kt_free(&t);
+    kh_free(&t);
 }
 
 int main(void)

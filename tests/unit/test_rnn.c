@@ -14,106 +14,7 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-/* ---- a one-node harness: infer, allocate, run at 1 and 3 threads ---------- */
-
-struct tin {
-    enum synap_dtype t;
-    int rank;
-    int64_t dims[SYNAP_MAX_RANK];
-    const void *data; /* NULL: an omitted optional input */
-};
-
-struct harness {
-    struct synap_graph *g;
-    struct synap_node *n;
-    struct synap_value out[3];
-    size_t nout;
-    struct synap_err err;
-};
-
-/* Node with nin inputs and nout outputs; outputs listed in `omit` stay
- * SYNAP_NONE (omitted), the others get placeholder tensor indices. */
-static void h_new(struct harness *h, enum synap_op op, size_t nin, size_t nout, unsigned omit)
-{
-    memset(h, 0, sizeof *h);
-    h->g = synap_graph_new();
-    h->n = synap_graph_add_node(h->g, "n0", op, nin, nout);
-    h->nout = nout;
-    for (size_t j = 0; j < nout; j++)
-        h->n->outputs[j] = omit & (1u << j) ? SYNAP_NONE : (uint32_t)j;
-}
-
-static void h_free(struct harness *h)
-{
-    for (size_t j = 0; j < h->nout; j++)
-        free(h->out[j].data);
-    synap_graph_free(h->g);
-}
-
-static size_t value_nbytes(const struct synap_value *v)
-{
-    return (size_t)synap_value_nelem(v) * synap_dtype_size(v->dtype);
-}
-
-/* Infers and runs the node. Inputs are passed as constants when `consts` is
- * set (as after folding), else infer sees no data. Returns -1 with h->err on
- * failure; outputs in h->out (the 3-thread run must match the 1-thread one). */
-static int h_run_ex(struct harness *h, const struct tin *tin, size_t nin, int consts)
-{
-    struct synap_value in[9], out[3], out2[3];
-    memset(in, 0, sizeof in);
-    memset(out, 0, sizeof out);
-    for (size_t i = 0; i < nin; i++) {
-        if (!tin[i].data) continue;
-        in[i].dtype = tin[i].t;
-        in[i].rank = tin[i].rank;
-        memcpy(in[i].dims, tin[i].dims, sizeof in[i].dims);
-        in[i].data = consts ? (void *)tin[i].data : NULL;
-    }
-    struct synap_kctx c = {.graph = h->g,
-                           .node = h->n,
-                           .in = in,
-                           .nin = nin,
-                           .out = out,
-                           .nout = h->nout,
-                           .err = &h->err};
-    const struct synap_kernel *k = synap_kernel_get(h->n->op);
-    if (k->infer(&c) < 0) return -1;
-    for (size_t i = 0; i < nin; i++)
-        in[i].data = (void *)tin[i].data;
-    void *scratch = synap_xaligned(c.scratch_nbytes ? c.scratch_nbytes : 64);
-    c.scratch = scratch;
-    for (size_t j = 0; j < h->nout; j++) {
-        out[j].data = synap_xcalloc(1, value_nbytes(&out[j]) + 1);
-        out2[j] = out[j];
-        out2[j].data = synap_xcalloc(1, value_nbytes(&out[j]) + 1);
-    }
-    int rc = k->run(&c);
-    if (rc == 0) {
-        struct synap_pool *pool = synap_pool_new(3);
-        struct synap_kctx c2 = c;
-        c2.out = out2;
-        c2.pool = pool;
-        rc = k->run(&c2);
-        synap_pool_free(pool);
-        for (size_t j = 0; j < h->nout && rc == 0; j++)
-            if (h->n->outputs[j] != SYNAP_NONE)
-                assert_memory_equal(out[j].data, out2[j].data, value_nbytes(&out[j]) + 1);
-    }
-    for (size_t j = 0; j < h->nout; j++) {
-        free(out2[j].data);
-        h->out[j] = out[j];
-    }
-    free(scratch);
-    return rc;
-}
-
-static int h_run(struct harness *h, const struct tin *tin, size_t nin)
-{
-    return h_run_ex(h, tin, nin, 1);
-}
+#include "kernel_harness.h"
 
 static void assert_close(const float *got, const float *want, size_t n, float atol, float rtol)
 {
@@ -390,11 +291,11 @@ static const int32_t lens_23[2] = {2, 3};
 static void test_lstm_bidirectional_seq_lens(void **state)
 {
     (void)state;
-    struct harness h;
-    h_new(&h, SYNAP_OP_LSTM, 8, 3, 0);
-    synap_node_set_string(h.g, h.n, "direction", "bidirectional");
-    synap_node_set_int(h.g, h.n, "hidden_size", H);
-    struct tin in[8] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_LSTM, 8, 3);
+    synap_node_set_string(h.g, h.node, "direction", "bidirectional");
+    synap_node_set_int(h.g, h.node, "hidden_size", H);
+    struct kh_input in[8] = {
         {SYNAP_DTYPE_FLOAT32, 3, {S, BT, I}, lstm_bi_x},
         {SYNAP_DTYPE_FLOAT32, 3, {2, 4 * H, I}, lstm_bi_w},
         {SYNAP_DTYPE_FLOAT32, 3, {2, 4 * H, H}, lstm_bi_r},
@@ -404,7 +305,8 @@ static void test_lstm_bidirectional_seq_lens(void **state)
         {SYNAP_DTYPE_FLOAT32, 3, {2, BT, H}, lstm_bi_c0},
         {SYNAP_DTYPE_FLOAT32, 2, {2, 3 * H}, lstm_bi_p},
     };
-    assert_int_equal(h_run(&h, in, 8), 0);
+    kh_inputs(&h, in, 8);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_int_equal(h.out[0].rank, 4);
     int64_t yd[4] = {S, 2, BT, H};
     assert_memory_equal(h.out[0].dims, yd, sizeof yd);
@@ -416,19 +318,20 @@ static void test_lstm_bidirectional_seq_lens(void **state)
     for (int d = 0; d < 2; d++)
         for (int k = 0; k < H; k++)
             assert_true(y[((2 * 2 + d) * BT + 1) * H + k] == 0.0f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_lstm_reverse_layout1_clip_input_forget(void **state)
 {
     (void)state;
-    struct harness h;
-    h_new(&h, SYNAP_OP_LSTM, 8, 3, 1u << 0); /* Y omitted */
-    synap_node_set_string(h.g, h.n, "direction", "reverse");
-    synap_node_set_int(h.g, h.n, "layout", 1);
-    synap_node_set_float(h.g, h.n, "clip", 0.5f);
-    synap_node_set_int(h.g, h.n, "input_forget", 1);
-    struct tin in[8] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_LSTM, 8, 3);
+    h.node->outputs[0] = SYNAP_NONE; /* Y omitted */
+    synap_node_set_string(h.g, h.node, "direction", "reverse");
+    synap_node_set_int(h.g, h.node, "layout", 1);
+    synap_node_set_float(h.g, h.node, "clip", 0.5f);
+    synap_node_set_int(h.g, h.node, "input_forget", 1);
+    struct kh_input in[8] = {
         {SYNAP_DTYPE_FLOAT32, 3, {BT, S, I}, lstm_rev_x},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 4 * H, I}, lstm_rev_w},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 4 * H, H}, lstm_rev_r},
@@ -438,21 +341,22 @@ static void test_lstm_reverse_layout1_clip_input_forget(void **state)
         {SYNAP_DTYPE_FLOAT32, 3, {BT, 1, H}, lstm_rev_c0},
         {SYNAP_DTYPE_FLOAT32, 2, {1, 3 * H}, lstm_rev_p},
     };
-    assert_int_equal(h_run(&h, in, 8), 0);
+    kh_inputs(&h, in, 8);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     int64_t hd[3] = {BT, 1, H};
     assert_memory_equal(h.out[1].dims, hd, sizeof hd);
     assert_close(h.out[1].data, lstm_rev_yh, 6, 1e-5f, 1e-4f);
     assert_close(h.out[2].data, lstm_rev_yc, 6, 1e-5f, 1e-4f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_gru_bidirectional_seq_lens(void **state)
 {
     (void)state;
-    struct harness h;
-    h_new(&h, SYNAP_OP_GRU, 6, 2, 0);
-    synap_node_set_string(h.g, h.n, "direction", "bidirectional");
-    struct tin in[6] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_GRU, 6, 2);
+    synap_node_set_string(h.g, h.node, "direction", "bidirectional");
+    struct kh_input in[6] = {
         {SYNAP_DTYPE_FLOAT32, 3, {S, BT, I}, gru_bi_x},
         {SYNAP_DTYPE_FLOAT32, 3, {2, 3 * H, I}, gru_bi_w},
         {SYNAP_DTYPE_FLOAT32, 3, {2, 3 * H, H}, gru_bi_r},
@@ -460,21 +364,22 @@ static void test_gru_bidirectional_seq_lens(void **state)
         {SYNAP_DTYPE_INT32, 1, {BT}, lens_23},
         {SYNAP_DTYPE_FLOAT32, 3, {2, BT, H}, gru_bi_h0},
     };
-    assert_int_equal(h_run(&h, in, 6), 0);
+    kh_inputs(&h, in, 6);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_close(h.out[0].data, gru_bi_y, 36, 1e-5f, 1e-4f);
     assert_close(h.out[1].data, gru_bi_yh, 12, 1e-5f, 1e-4f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_gru_linear_before_reset_layout1(void **state)
 {
     (void)state;
-    struct harness h;
-    h_new(&h, SYNAP_OP_GRU, 6, 2, 0);
-    synap_node_set_string(h.g, h.n, "direction", "reverse");
-    synap_node_set_int(h.g, h.n, "layout", 1);
-    synap_node_set_int(h.g, h.n, "linear_before_reset", 1);
-    struct tin in[6] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_GRU, 6, 2);
+    synap_node_set_string(h.g, h.node, "direction", "reverse");
+    synap_node_set_int(h.g, h.node, "layout", 1);
+    synap_node_set_int(h.g, h.node, "linear_before_reset", 1);
+    struct kh_input in[6] = {
         {SYNAP_DTYPE_FLOAT32, 3, {BT, S, I}, gru_lbr_x},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 3 * H, I}, gru_lbr_w},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 3 * H, H}, gru_lbr_r},
@@ -482,23 +387,24 @@ static void test_gru_linear_before_reset_layout1(void **state)
         {0},
         {SYNAP_DTYPE_FLOAT32, 3, {BT, 1, H}, gru_lbr_h0},
     };
-    assert_int_equal(h_run(&h, in, 6), 0);
+    kh_inputs(&h, in, 6);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     int64_t yd[4] = {BT, S, 1, H};
     assert_memory_equal(h.out[0].dims, yd, sizeof yd);
     assert_close(h.out[0].data, gru_lbr_y, 18, 1e-5f, 1e-4f);
     assert_close(h.out[1].data, gru_lbr_yh, 6, 1e-5f, 1e-4f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_rnn_bidirectional_named_activations(void **state)
 {
     (void)state;
-    struct harness h;
-    h_new(&h, SYNAP_OP_RNN, 6, 2, 0);
-    synap_node_set_string(h.g, h.n, "direction", "bidirectional");
+    struct kh h;
+    kh_new(&h, SYNAP_OP_RNN, 6, 2);
+    synap_node_set_string(h.g, h.node, "direction", "bidirectional");
     const char *acts[2] = {"Relu", "sigmoid"}; /* names are case-insensitive */
-    synap_node_set_strings(h.g, h.n, "activations", acts, 2);
-    struct tin in[6] = {
+    synap_node_set_strings(h.g, h.node, "activations", acts, 2);
+    struct kh_input in[6] = {
         {SYNAP_DTYPE_FLOAT32, 3, {S, BT, I}, rnn_bi_x},
         {SYNAP_DTYPE_FLOAT32, 3, {2, H, I}, rnn_bi_w},
         {SYNAP_DTYPE_FLOAT32, 3, {2, H, H}, rnn_bi_r},
@@ -506,10 +412,11 @@ static void test_rnn_bidirectional_named_activations(void **state)
         {0},
         {SYNAP_DTYPE_FLOAT32, 3, {2, BT, H}, rnn_bi_h0},
     };
-    assert_int_equal(h_run(&h, in, 6), 0);
+    kh_inputs(&h, in, 6);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_close(h.out[0].data, rnn_bi_y, 36, 1e-5f, 1e-4f);
     assert_close(h.out[1].data, rnn_bi_yh, 12, 1e-5f, 1e-4f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 /* The onnx test_lstm_defaults case: constant weights 0.1, Y_h only. */
@@ -524,46 +431,51 @@ static void test_lstm_onnx_defaults(void **state)
         r[i] = 0.1f;
     static const float want[9] = {0.0952412f,  0.0952412f,  0.0952412f,  0.25606447f, 0.25606447f,
                                   0.25606447f, 0.40323776f, 0.40323776f, 0.40323776f};
-    struct harness h;
-    h_new(&h, SYNAP_OP_LSTM, 3, 2, 1u << 0);
-    synap_node_set_int(h.g, h.n, "hidden_size", 3);
-    struct tin in[3] = {
+    struct kh h;
+    kh_new(&h, SYNAP_OP_LSTM, 3, 2);
+    h.node->outputs[0] = SYNAP_NONE;
+    synap_node_set_int(h.g, h.node, "hidden_size", 3);
+    struct kh_input in[3] = {
         {SYNAP_DTYPE_FLOAT32, 3, {1, 3, 2}, x},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 12, 2}, w},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 12, 3}, r},
     };
-    assert_int_equal(h_run(&h, in, 3), 0);
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), 0);
     assert_close(h.out[1].data, want, 9, 1e-5f, 1e-4f);
-    h_free(&h);
+    kh_free(&h);
 }
 
 static void test_errors(void **state)
 {
     (void)state;
-    struct harness h;
+    struct kh h;
     static const float x[6] = {0}, w[24] = {0}, r[36] = {0};
-    struct tin in[3] = {
+    struct kh_input in[3] = {
         {SYNAP_DTYPE_FLOAT32, 3, {1, 3, 2}, x},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 12, 2}, w},
         {SYNAP_DTYPE_FLOAT32, 3, {1, 12, 3}, r},
     };
-    h_new(&h, SYNAP_OP_LSTM, 3, 3, 0);
-    synap_node_set_string(h.g, h.n, "direction", "sideways");
-    assert_int_equal(h_run(&h, in, 3), -1);
+    kh_new(&h, SYNAP_OP_LSTM, 3, 3);
+    synap_node_set_string(h.g, h.node, "direction", "sideways");
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), -1);
     assert_string_equal(h.err.msg, "attribute 'direction': unknown value 'sideways'");
-    h_free(&h);
+    kh_free(&h);
 
-    h_new(&h, SYNAP_OP_LSTM, 3, 3, 0);
+    kh_new(&h, SYNAP_OP_LSTM, 3, 3);
     const char *acts[3] = {"Sigmoid", "Tanh", "Swish"};
-    synap_node_set_strings(h.g, h.n, "activations", acts, 3);
-    assert_int_equal(h_run(&h, in, 3), -1);
+    synap_node_set_strings(h.g, h.node, "activations", acts, 3);
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), -1);
     assert_string_equal(h.err.msg, "attribute 'activations': unsupported function 'Swish'");
-    h_free(&h);
+    kh_free(&h);
 
-    h_new(&h, SYNAP_OP_GRU, 3, 2, 0); /* LSTM-shaped weights for a GRU */
-    assert_int_equal(h_run(&h, in, 3), -1);
+    kh_new(&h, SYNAP_OP_GRU, 3, 2); /* LSTM-shaped weights for a GRU */
+    kh_inputs(&h, in, 3);
+    assert_int_equal(kh_run_threads(&h, 3), -1);
     assert_string_equal(h.err.msg, "input 1 (W): expected shape [1, 9, 2], got [1, 12, 2]");
-    h_free(&h);
+    kh_free(&h);
 }
 
 int main(void)

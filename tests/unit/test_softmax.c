@@ -11,136 +11,7 @@
 
 #include <cmocka.h>
 
-#include "kernels/kernel.h"
-
-#define FAMILY_INFER synap_softmax_infer
-#define FAMILY_RUN synap_softmax_run
-
-/* ---- harness: one node run through its family's infer and run -----------
- * (static inline: not every test uses every helper) */
-struct op_case {
-    struct synap_graph *g;
-    struct synap_node *node;
-    struct synap_value in[8];
-    bool dynamic[8]; /* data hidden from infer (not a constant) */
-    size_t nin;
-    struct synap_value out[3];
-    size_t nout;
-    void *scratch;
-    struct synap_err err;
-};
-
-static struct op_case *oc_new(enum synap_op op, size_t nin, size_t nout)
-{
-    struct op_case *t = synap_xcalloc(1, sizeof *t);
-    t->g = synap_graph_new();
-    t->node = synap_graph_add_node(t->g, "n", op, nin, nout);
-    for (size_t j = 0; j < nout; j++)
-        t->node->outputs[j] = (uint32_t)j; /* any index: the output is wanted */
-    t->nin = nin;
-    t->nout = nout;
-    return t;
-}
-
-static void oc_free(struct op_case *t)
-{
-    for (size_t j = 0; j < t->nout; j++)
-        free(t->out[j].data);
-    free(t->scratch);
-    synap_graph_free(t->g);
-    free(t);
-}
-
-/* Input i borrows `data`. */
-static void oc_in(struct op_case *t, size_t i, enum synap_dtype dt, int rank, const int64_t *dims,
-                  const void *data)
-{
-    t->in[i].dtype = dt;
-    t->in[i].rank = rank;
-    if (rank > 0) memcpy(t->in[i].dims, dims, (size_t)rank * sizeof *dims);
-    t->in[i].data = (void *)data;
-}
-
-static int oc_run(struct op_case *t, struct synap_pool *pool)
-{
-    struct synap_value in[8];
-    memcpy(in, t->in, sizeof in);
-    for (size_t i = 0; i < t->nin; i++)
-        if (t->dynamic[i]) in[i].data = NULL;
-    struct synap_kctx c = {.graph = t->g,
-                           .node = t->node,
-                           .in = in,
-                           .nin = t->nin,
-                           .out = t->out,
-                           .nout = t->nout,
-                           .pool = pool,
-                           .err = &t->err};
-    for (size_t j = 0; j < t->nout; j++) {
-        free(t->out[j].data);
-        memset(&t->out[j], 0, sizeof t->out[j]);
-    }
-    if (FAMILY_INFER(&c) < 0) return -1;
-    for (size_t j = 0; j < t->nout; j++) {
-        int64_t n = synap_value_nelem(&t->out[j]);
-        assert_true(n >= 0);
-        t->out[j].data = synap_xcalloc((size_t)n + 1, synap_dtype_size(t->out[j].dtype));
-    }
-    free(t->scratch);
-    t->scratch = synap_xaligned(c.scratch_nbytes + 64);
-    c.scratch = t->scratch;
-    memcpy(in, t->in, sizeof in);
-    return FAMILY_RUN(&c);
-}
-
-static inline void expect_dims(const struct synap_value *v, int rank, const int64_t *dims)
-{
-    assert_int_equal(v->rank, rank);
-    for (int d = 0; d < rank; d++)
-        assert_int_equal(v->dims[d], dims[d]);
-}
-
-/* |got - want| <= atol + rtol * |want|; NaN only matches NaN, inf only itself. */
-static inline void expect_close(const struct synap_value *v, const double *want, int64_t n,
-                                double rtol, double atol)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++) {
-        double got = synap_value_get_f64(v, i), w = want[i];
-        bool ok = isnan(w)   ? isnan(got)
-                  : isinf(w) ? got == w
-                             : fabs(got - w) <= atol + rtol * fabs(w);
-        if (!ok) fail_msg("element %lld: got %.9g, want %.9g", (long long)i, got, w);
-    }
-}
-
-static inline void expect_ints(const struct synap_value *v, const int64_t *want, int64_t n)
-{
-    assert_int_equal(synap_value_nelem(v), n);
-    for (int64_t i = 0; i < n; i++)
-        if (synap_value_get_i64(v, i) != want[i])
-            fail_msg("element %lld: got %lld, want %lld", (long long)i,
-                     (long long)synap_value_get_i64(v, i), (long long)want[i]);
-}
-
-static inline void expect_error(struct op_case *t, const char *msg)
-{
-    assert_int_equal(oc_run(t, NULL), -1);
-    assert_string_equal(t->err.msg, msg);
-}
-
-/* The same node with 4 threads gives bit-identical outputs. */
-static inline void expect_thread_independent(struct op_case *t)
-{
-    assert_int_equal(oc_run(t, NULL), 0);
-    size_t nb = (size_t)synap_value_nelem(&t->out[0]) * synap_dtype_size(t->out[0].dtype);
-    void *ref = synap_xmalloc(nb + 1);
-    memcpy(ref, t->out[0].data, nb);
-    struct synap_pool *p = synap_pool_new(4);
-    assert_int_equal(oc_run(t, p), 0);
-    assert_memory_equal(ref, t->out[0].data, nb);
-    synap_pool_free(p);
-    free(ref);
-}
+#include "kernel_harness.h"
 
 static const float x234[] = {
     -2.54215026,   1.67951274,  -0.369544625, 1.34079111,      2.86793709,  0.230975226,
@@ -216,14 +87,15 @@ static void test_every_axis(void **state)
     for (int o = 0; o < 3; o++)
         for (int ax = 0; ax < 3; ax++)
             for (int neg = 0; neg < 2; neg++) {
-                struct op_case *t = oc_new(ops[o], 1, 1);
-                oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 3, d, x234);
+                struct kh t;
+                kh_new(&t, ops[o], 1, 1);
+                kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 3, d, x234);
                 /* axis 2 unset checks the default (-1) */
-                if (ax != 2 || neg) synap_node_set_int(t->g, t->node, "axis", neg ? ax - 3 : ax);
-                assert_int_equal(oc_run(t, NULL), 0);
-                expect_dims(&t->out[0], 3, d);
-                expect_close(&t->out[0], want[o][ax], 24, 1e-5, 1e-6);
-                oc_free(t);
+                if (ax != 2 || neg) synap_node_set_int(t.g, t.node, "axis", neg ? ax - 3 : ax);
+                assert_int_equal(kh_run(&t, NULL), 0);
+                kh_expect_dims(&t.out[0], 3, d);
+                kh_expect_close(&t.out[0], want[o][ax], 24, 1e-5, 1e-6);
+                kh_free(&t);
             }
 }
 
@@ -232,11 +104,12 @@ static void test_large_numbers(void **state)
     (void)state;
     int64_t d[2] = {2, 4};
     for (int o = 0; o < 2; o++) {
-        struct op_case *t = oc_new(o ? SYNAP_OP_LOG_SOFTMAX : SYNAP_OP_SOFTMAX, 1, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, d, xbig);
-        assert_int_equal(oc_run(t, NULL), 0);
-        expect_close(&t->out[0], o ? logsoftmax_big : softmax_big, 8, 1e-5, 1e-6);
-        oc_free(t);
+        struct kh t;
+        kh_new(&t, o ? SYNAP_OP_LOG_SOFTMAX : SYNAP_OP_SOFTMAX, 1, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, d, xbig);
+        assert_int_equal(kh_run(&t, NULL), 0);
+        kh_expect_close(&t.out[0], o ? logsoftmax_big : softmax_big, 8, 1e-5, 1e-6);
+        kh_free(&t);
     }
 }
 
@@ -246,65 +119,67 @@ static void test_ties_nan_and_dtypes(void **state)
     /* Hardmax marks the first maximum only. */
     float x[8] = {1, 3, 3, 0, NAN, 1, 2, 3};
     int64_t d[2] = {2, 4};
-    struct op_case *t = oc_new(SYNAP_OP_HARDMAX, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, d, x);
-    assert_int_equal(oc_run(t, NULL), 0);
-    expect_close(&t->out[0], (double[]){0, 1, 0, 0, 1, 0, 0, 0}, 8, 0, 0);
-    oc_free(t);
+    struct kh t;
+    kh_new(&t, SYNAP_OP_HARDMAX, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, d, x);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    kh_expect_close(&t.out[0], (double[]){0, 1, 0, 0, 1, 0, 0, 0}, 8, 0, 0);
+    kh_free(&t);
     /* A NaN makes its whole row NaN; the other row is unaffected. */
-    t = oc_new(SYNAP_OP_SOFTMAX, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, d, x);
-    assert_int_equal(oc_run(t, NULL), 0);
+    kh_new(&t, SYNAP_OP_SOFTMAX, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, d, x);
+    assert_int_equal(kh_run(&t, NULL), 0);
     double e0 = exp(-2.0), s = e0 + 2 + exp(-3.0);
-    expect_close(&t->out[0], (double[]){e0 / s, 1 / s, 1 / s, exp(-3.0) / s, NAN, NAN, NAN, NAN}, 8,
-                 1e-6, 1e-7);
-    oc_free(t);
+    kh_expect_close(&t.out[0], (double[]){e0 / s, 1 / s, 1 / s, exp(-3.0) / s, NAN, NAN, NAN, NAN},
+                    8, 1e-6, 1e-7);
+    kh_free(&t);
     /* float64 computes in double; float16 rounds to half. */
     double xd[3] = {1, 2, 3};
     int64_t n3 = 3;
-    t = oc_new(SYNAP_OP_SOFTMAX, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT64, 1, &n3, xd);
-    assert_int_equal(oc_run(t, NULL), 0);
-    assert_int_equal(t->out[0].dtype, SYNAP_DTYPE_FLOAT64);
+    kh_new(&t, SYNAP_OP_SOFTMAX, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT64, 1, &n3, xd);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    assert_int_equal(t.out[0].dtype, SYNAP_DTYPE_FLOAT64);
     double sd = exp(-2.0) + exp(-1.0) + 1;
-    expect_close(&t->out[0], (double[]){exp(-2.0) / sd, exp(-1.0) / sd, 1 / sd}, 3, 1e-15, 0);
-    oc_free(t);
+    kh_expect_close(&t.out[0], (double[]){exp(-2.0) / sd, exp(-1.0) / sd, 1 / sd}, 3, 1e-15, 0);
+    kh_free(&t);
     uint16_t xh[3] = {synap_f32_to_f16(1), synap_f32_to_f16(2), synap_f32_to_f16(3)};
-    t = oc_new(SYNAP_OP_LOG_SOFTMAX, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT16, 1, &n3, xh);
-    assert_int_equal(oc_run(t, NULL), 0);
-    assert_int_equal(t->out[0].dtype, SYNAP_DTYPE_FLOAT16);
+    kh_new(&t, SYNAP_OP_LOG_SOFTMAX, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT16, 1, &n3, xh);
+    assert_int_equal(kh_run(&t, NULL), 0);
+    assert_int_equal(t.out[0].dtype, SYNAP_DTYPE_FLOAT16);
     double l = log(sd);
-    expect_close(&t->out[0], (double[]){-2 - l, -1 - l, -l}, 3, 1e-3, 0);
-    oc_free(t);
+    kh_expect_close(&t.out[0], (double[]){-2 - l, -1 - l, -l}, 3, 1e-3, 0);
+    kh_free(&t);
 }
 
 static void test_errors_and_threads(void **state)
 {
     (void)state;
     float s = 1;
-    struct op_case *t = oc_new(SYNAP_OP_SOFTMAX, 1, 1);
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 0, NULL, &s);
-    expect_error(t, "input 0: expected rank >= 1, got 0");
+    struct kh t;
+    kh_new(&t, SYNAP_OP_SOFTMAX, 1, 1);
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 0, NULL, &s);
+    kh_expect_error(&t, "input 0: expected rank >= 1, got 0");
     int64_t d[2] = {2, 4};
-    oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, d, xbig);
-    synap_node_set_int(t->g, t->node, "axis", 2);
-    expect_error(t, "axis 2 out of range for rank 2");
+    kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, d, xbig);
+    synap_node_set_int(t.g, t.node, "axis", 2);
+    kh_expect_error(&t, "axis 2 out of range for rank 2");
     int32_t xi[8] = {0};
-    oc_in(t, 0, SYNAP_DTYPE_INT32, 2, d, xi);
-    expect_error(t, "input 0: expected a float dtype, got int32");
-    oc_free(t);
+    kh_in(&t, 0, SYNAP_DTYPE_INT32, 2, d, xi);
+    kh_expect_error(&t, "input 0: expected a float dtype, got int32");
+    kh_free(&t);
     enum { R = 513, C = 99 };
     float *x = synap_xmalloc(R * C * sizeof *x);
     for (int i = 0; i < R * C; i++)
         x[i] = cosf((float)i * 0.13f) * 20.0f;
     int64_t dd[2] = {R, C};
     for (int ax = 0; ax < 2; ax++) {
-        t = oc_new(SYNAP_OP_LOG_SOFTMAX, 1, 1);
-        oc_in(t, 0, SYNAP_DTYPE_FLOAT32, 2, dd, x);
-        synap_node_set_int(t->g, t->node, "axis", ax);
-        expect_thread_independent(t);
-        oc_free(t);
+        kh_new(&t, SYNAP_OP_LOG_SOFTMAX, 1, 1);
+        kh_in(&t, 0, SYNAP_DTYPE_FLOAT32, 2, dd, x);
+        synap_node_set_int(t.g, t.node, "axis", ax);
+        assert_int_equal(kh_run_threads(&t, 4), 0);
+        kh_free(&t);
     }
     free(x);
 }
