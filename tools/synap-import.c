@@ -191,11 +191,15 @@ static void walk_graph(struct paths *p, const Onnx__GraphProto *g, int depth)
     }
 }
 
-/* TFLite FlatBuffers carry the file identifier "TFL3" at byte 4; anything
- * else is read as ONNX (whose parser reports what it is not). */
+/* TFLite FlatBuffers carry the file identifier "TFL3" at byte 4; a file
+ * named .tflite goes to the TFLite importer too (which says what it is
+ * not); anything else is read as ONNX (whose parser reports what it is not). */
 static int is_tflite(const struct synap_stage_ctx *c)
 {
     const struct synap_file *f = &c->input_data[0];
+    const char *name = c->inputs[0];
+    size_t n = strlen(name);
+    if (n >= 7 && !strcmp(name + n - 7, ".tflite")) return 1;
     return f->size >= 8 && !memcmp(f->data + 4, "TFL3", 4);
 }
 

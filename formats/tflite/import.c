@@ -1,6 +1,5 @@
 /* TFLite FlatBuffer -> synap graph: reads and checks the whole model through
- * the bounds-checked reader (flatbuf.c), refuses quantized models and lists
- * every unsupported op up front, then translates the operators of subgraph 0
+ * the bounds-checked reader (flatbuf.c), lists every unsupported op up front, then translates the operators of subgraph 0
  * in their (execution) order through the op table (ops.c), with shape
  * inference and constant folding node by node, and finally sinks and
  * cancels the layout Transposes (layout.c).
@@ -8,7 +7,11 @@
  * Where the model's numbers go: constants are views into the mapped file
  * when their alignment allows (the graph owns the mapping), copies
  * otherwise; hybrid int8 weights are dequantized to float32 and sparse ones
- * densified here, with the total of such copies bounded by the file size. */
+ * densified here, with the total of such copies bounded by the file size.
+ * Pre-quantized models (uint8 per tensor, int8 per channel, int16 with int8
+ * weights) keep their integers: quantized tensors get their dtype and a
+ * quant record (see quant_of), and intermediate results of a translation
+ * get theirs from quant_temps. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,14 @@ struct tfl_ctx {
     const char **names;
     size_t names_cap, names_len;
     size_t copied_bytes, copy_limit;
+    /* pre-quantized model: quantized integer tensors keep their integers and
+     * quant records; cur_q / cur_qdt are the translated op's output 0 ones,
+     * given to the intermediate results of its compute nodes */
+    int qmodel;
+    struct synap_quant *cur_q;
+    enum synap_dtype cur_qdt;
+    uint8_t *is_temp; /* by synap tensor index, grown with the graph */
+    size_t is_temp_cap;
 };
 
 struct synap_graph *tfl_graph(struct tfl_ctx *c)
@@ -122,8 +133,20 @@ static const char *join(struct tfl_ctx *c, const char *a, const char *b)
 
 uint32_t tfl_temp(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix)
 {
-    return add_tensor(c, join(c, op->name, suffix ? suffix : "tmp"), SYNAP_DTYPE_UNDEFINED, 0,
-                      NULL);
+    uint32_t t = add_tensor(c, join(c, op->name, suffix ? suffix : "tmp"), SYNAP_DTYPE_UNDEFINED,
+                            0, NULL);
+    if (c->qmodel) {
+        if (t >= c->is_temp_cap) {
+            size_t ncap = c->is_temp_cap ? 2 * c->is_temp_cap : 1024;
+            while (ncap <= t)
+                ncap *= 2;
+            c->is_temp = synap_xrealloc(c->is_temp, ncap);
+            memset(c->is_temp + c->is_temp_cap, 0, ncap - c->is_temp_cap);
+            c->is_temp_cap = ncap;
+        }
+        c->is_temp[t] = 1;
+    }
+    return t;
 }
 
 uint32_t tfl_const(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix,
@@ -169,8 +192,73 @@ size_t tfl_node(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix, 
     return tfl_node_n(c, op, suffix, kind, ins, nin, &out, 1);
 }
 
+/* Ops that only move or select elements: their results keep the input's
+ * quantization (TFLite requires equal parameters on them). */
+static int moves_data(enum synap_op op)
+{
+    switch (op) {
+    case SYNAP_OP_TRANSPOSE:
+    case SYNAP_OP_RESHAPE:
+    case SYNAP_OP_SQUEEZE:
+    case SYNAP_OP_UNSQUEEZE:
+    case SYNAP_OP_FLATTEN:
+    case SYNAP_OP_SLICE:
+    case SYNAP_OP_SPLIT:
+    case SYNAP_OP_GATHER:
+    case SYNAP_OP_IDENTITY:
+    case SYNAP_OP_PAD:
+    case SYNAP_OP_TILE:
+    case SYNAP_OP_EXPAND:
+    case SYNAP_OP_DEPTH_TO_SPACE:
+    case SYNAP_OP_SPACE_TO_DEPTH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The quant record of a Transpose's output: per-channel axes follow perm. */
+static struct synap_quant *quant_through_perm(struct synap_graph *g, struct synap_quant *q,
+                                              const struct synap_node *n)
+{
+    const int64_t *perm;
+    size_t np = synap_attr_ints(n, "perm", &perm);
+    if (!q || q->axis < 0 || !np) return q;
+    struct synap_quant *r = synap_arena_alloc(g->arena, sizeof *r);
+    *r = *q;
+    for (size_t i = 0; i < np; i++)
+        if (perm[i] == q->axis) r->axis = (int32_t)i;
+    return r;
+}
+
+/* Before inference of a node in a pre-quantized model: an intermediate
+ * result (a temp) of a node reading quantized integers gets the input's
+ * parameters when the node only moves data, else the translated op's
+ * output parameters (fused activations keep them too). */
+static void quant_temps(struct tfl_ctx *c, size_t idx)
+{
+    struct synap_graph *g = c->g;
+    const struct synap_node *nd = &g->nodes[idx];
+    if (!c->qmodel || !nd->ninputs || nd->inputs[0] == SYNAP_NONE) return;
+    const struct synap_tensor *x = &g->tensors[nd->inputs[0]];
+    if (!x->quant || !synap_dtype_is_int(x->dtype)) return;
+    for (size_t k = 0; k < nd->noutputs; k++) {
+        uint32_t o = nd->outputs[k];
+        if (o == SYNAP_NONE || o >= c->is_temp_cap || !c->is_temp[o]) continue;
+        struct synap_tensor *t = &g->tensors[o];
+        if (moves_data(nd->op)) {
+            t->quant = nd->op == SYNAP_OP_TRANSPOSE ? quant_through_perm(g, x->quant, nd)
+                                                    : x->quant;
+        } else if (c->cur_q) {
+            t->quant = c->cur_q;
+            t->dtype = c->cur_qdt;
+        }
+    }
+}
+
 int tfl_infer(struct tfl_ctx *c, size_t idx)
 {
+    quant_temps(c, idx);
     const struct synap_node *nd = &c->g->nodes[idx];
     const struct synap_op_info *oi = &synap_op_table[nd->op];
     if (nd->ninputs < oi->min_in || nd->ninputs > oi->max_in)
@@ -329,9 +417,67 @@ static int dequantize_const(struct tfl_ctx *c, const struct tfl_tensor *t, const
     return 0;
 }
 
+/* The quant record of a quantized integer tensor of a pre-quantized model
+ * (in the graph's arena), NULL for the others; -1 with an error when its
+ * parameters are malformed. Schemes: uint8 asymmetric_affine; int8 per
+ * channel perchannel_symmetric_affine, per tensor symmetric_affine when the
+ * zero point is 0 (else asymmetric_affine); int16/int32/int64 symmetric. */
+static int quant_of(struct tfl_ctx *c, const struct tfl_tensor *t, struct synap_quant **out)
+{
+    struct fb_reader *r = &c->r;
+    *out = NULL;
+    if (!c->qmodel || !t->quantized || !synap_dtype_is_int(t->dtype)) return 0;
+    struct fb_vec sc = fb_vector(r, &t->quant, TFL_QUANT_SCALE, 4);
+    struct fb_vec zp = fb_vector(r, &t->quant, TFL_QUANT_ZERO_POINT, 8);
+    int32_t qd = fb_i32(r, &t->quant, TFL_QUANT_QUANTIZED_DIMENSION, 0);
+    if (fb_failed(r)) return -1;
+    size_t n = sc.len;
+    /* a vector's one axis, whatever quantized_dimension says (converters
+     * write the weights' axis 3 on depthwise biases; TFLite ignores it) */
+    if (n > 1 && t->rank == 1 && t->dims[0] == (int64_t)n) qd = 0;
+    if (n > 1 && (qd < 0 || qd >= t->rank || t->dims[qd] != (int64_t)n))
+        return synap_errf(c->err, "tensor '%s': %zu scales do not match quantized dimension %d",
+                          t->name, n, (int)qd);
+    if (zp.len && zp.len != n)
+        return synap_errf(c->err, "tensor '%s': %u zero points for %zu scales", t->name,
+                          (unsigned)zp.len, n);
+    struct synap_arena *a = c->g->arena;
+    struct synap_quant *q = synap_arena_alloc(a, sizeof *q);
+    memset(q, 0, sizeof *q);
+    q->nparams = n;
+    q->scale = synap_arena_alloc(a, n * sizeof *q->scale);
+    q->zero_point = synap_arena_alloc(a, n * sizeof *q->zero_point);
+    q->axis = n > 1 ? qd : -1;
+    int anyzp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        float s = fb_vec_f32(r, &sc, i);
+        int64_t z = zp.len ? fb_vec_i64(r, &zp, i) : 0;
+        if (!(s > 0) || s > 3.0e38f)
+            return synap_errf(c->err, "tensor '%s': scale %g must be positive and finite", t->name,
+                              (double)s);
+        if (z < INT32_MIN || z > INT32_MAX)
+            return synap_errf(c->err, "tensor '%s': zero point %lld out of range", t->name,
+                              (long long)z);
+        q->scale[i] = s;
+        q->zero_point[i] = (int32_t)z;
+        anyzp |= z != 0;
+    }
+    if (fb_failed(r)) return -1;
+    if (t->dtype == SYNAP_DTYPE_UINT8 || t->dtype == SYNAP_DTYPE_UINT16)
+        q->scheme = SYNAP_QSCHEME_ASYMMETRIC_AFFINE;
+    else if (n > 1)
+        q->scheme = SYNAP_QSCHEME_PERCHANNEL_SYMMETRIC_AFFINE;
+    else
+        q->scheme = anyzp ? SYNAP_QSCHEME_ASYMMETRIC_AFFINE : SYNAP_QSCHEME_SYMMETRIC_AFFINE;
+    *out = q;
+    return 0;
+}
+
 static int materialize(struct tfl_ctx *c, struct tfl_tensor *t)
 {
     if (t->t != SYNAP_NONE) return 0;
+    struct synap_quant *q = NULL;
+    if (quant_of(c, t, &q) < 0) return -1; /* names the tensor */
     if (!t->data && !t->sparsity.vtsize)
         return synap_errf(c->err, "tensor '%s' is used before any operator produces it", t->name);
     const void *data = t->data;
@@ -349,7 +495,11 @@ static int materialize(struct tfl_ctx *c, struct tfl_tensor *t)
         if (tfl_densify(c, t, &owned, &nbytes) < 0) goto out;
         data = owned;
     }
-    if (t->quantized && t->dtype != SYNAP_DTYPE_FLOAT32) {
+    if (q) {
+        /* a pre-quantized model's integer constant stays as it is */
+        t->t = add_tensor(c, t->name, t->dtype, t->rank, t->dims);
+        c->g->tensors[t->t].quant = q;
+    } else if (t->quantized && t->dtype != SYNAP_DTYPE_FLOAT32) {
         float *f = NULL;
         if (dequantize_const(c, t, data, &f) < 0) goto out;
         free(owned);
@@ -421,7 +571,10 @@ int tfl_output(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t
     struct tfl_tensor *tt = &c->tensors[op->out[k]];
     if (tt->t != SYNAP_NONE || tt->data)
         return synap_errf(c->err, "output %zu '%s' is already defined", k, tt->name);
-    tt->t = *t = add_tensor(c, tt->name, SYNAP_DTYPE_UNDEFINED, 0, NULL);
+    struct synap_quant *q;
+    if (quant_of(c, tt, &q) < 0) return -1;
+    tt->t = *t = add_tensor(c, tt->name, q ? tt->dtype : SYNAP_DTYPE_UNDEFINED, 0, NULL);
+    c->g->tensors[*t].quant = q;
     return 0;
 }
 
@@ -580,38 +733,25 @@ static int read_ops(struct tfl_ctx *c, const struct fb_vec *ops, const struct op
 }
 
 /* A tensor that flows at run time (not a constant) holding quantized
- * integers means a pre-quantized model: its integer kernels are the next
- * step, so refuse it rather than compute wrong numbers. */
-static int check_quantized(struct tfl_ctx *c, const int32_t *ins, size_t nins)
+ * integers, or a QUANTIZE op, makes a pre-quantized model: its quantized
+ * tensors keep their integers and parameters and run on the integer kernels
+ * (kernels/qmath.h). Otherwise quantized constants are hybrid weights,
+ * dequantized at import. */
+static int is_quantized_model(const struct tfl_ctx *c, const int32_t *ins, size_t nins)
 {
-    size_t nq = 0;
-    const char *first = NULL;
     for (size_t i = 0; i < c->nops; i++) {
         const struct tfl_op *op = &c->ops[i];
-        if (op->code == TFL_OP_QUANTIZE) {
-            nq++;
-            if (!first) first = op->name;
-        }
+        if (op->code == TFL_OP_QUANTIZE) return 1;
         for (size_t k = 0; k < op->nout; k++) {
             const struct tfl_tensor *t = &c->tensors[op->out[k]];
-            if (t->quantized && !synap_dtype_is_float(t->dtype)) {
-                nq++;
-                if (!first) first = t->name;
-            }
+            if (t->quantized && synap_dtype_is_int(t->dtype)) return 1;
         }
     }
     for (size_t i = 0; i < nins; i++) {
         const struct tfl_tensor *t = &c->tensors[ins[i]];
-        if (t->quantized && !synap_dtype_is_float(t->dtype)) {
-            nq++;
-            if (!first) first = t->name;
-        }
+        if (t->quantized && synap_dtype_is_int(t->dtype)) return 1;
     }
-    if (!nq) return 0;
-    return synap_errf(c->err,
-                      "quantized TFLite models are not supported yet (%zu quantized tensors or "
-                      "QUANTIZE ops, the first '%s')",
-                      nq, first);
+    return 0;
 }
 
 /* Every op that cannot be translated, in one message. */
@@ -671,7 +811,11 @@ static int add_input(struct tfl_ctx *c, struct tfl_tensor *t, const struct synap
         if (v->rank < 0 || v->rank > SYNAP_MAX_RANK || ne < 0 || !synap_dtype_size(v->dtype) ||
             synap_mul_overflow((size_t)ne, synap_dtype_size(v->dtype), &nbytes))
             return synap_errf(c->err, "input '%s': bad --input-value", t->name);
+        struct synap_quant *q;
+        if (quant_of(c, t, &q) < 0) return -1;
         t->t = add_tensor(c, t->name, v->dtype, v->rank, v->dims);
+        /* a bound quantized input keeps its parameters when given in its own type */
+        if (v->dtype == t->dtype) c->g->tensors[t->t].quant = q;
         c->g->tensors[t->t].data = synap_arena_memdup(c->g->arena, v->data, nbytes ? nbytes : 1);
         c->g->tensors[t->t].nbytes = nbytes;
         t->defined = 1;
@@ -700,7 +844,10 @@ static int add_input(struct tfl_ctx *c, struct tfl_tensor *t, const struct synap
     size_t nbytes;
     if (ne < 0 || synap_mul_overflow((size_t)ne, synap_dtype_size(t->dtype), &nbytes))
         return synap_errf(c->err, "input '%s': shape has too many elements", t->name);
+    struct synap_quant *q;
+    if (quant_of(c, t, &q) < 0) return -1;
     t->t = add_tensor(c, t->name, t->dtype, rank, dims);
+    c->g->tensors[t->t].quant = q;
     t->defined = 1;
     *is_input = 1;
     return 0;
@@ -723,7 +870,12 @@ static int translate(struct tfl_ctx *c, const struct tfl_op *op)
                               c->tensors[op->out[k]].name);
     tfl_translate_fn fn =
         op->code == TFL_OP_CUSTOM ? tfl_custom_find(op->custom)->fn : tfl_op_find(op->code)->fn;
-    if (fn(c, op) < 0) return -1;
+    const struct tfl_tensor *o0 = &c->tensors[op->out[0]];
+    if (quant_of(c, o0, &c->cur_q) < 0) return -1;
+    c->cur_qdt = o0->dtype;
+    int rc = fn(c, op);
+    c->cur_q = NULL;
+    if (rc < 0) return -1;
     for (size_t k = 0; k < op->nout; k++) {
         struct tfl_tensor *t = &c->tensors[op->out[k]];
         if (t->t == SYNAP_NONE)
@@ -785,7 +937,7 @@ static int import_model(struct tfl_ctx *c, const struct synap_onnx_opts *opts)
         return -1;
     if (!nouts) return synap_errf(c->err, "subgraph 0 has no outputs");
     if (read_ops(c, &ops, codes, codes_v.len) < 0) return -1;
-    if (check_quantized(c, ins, nins) < 0) return -1;
+    c->qmodel = is_quantized_model(c, ins, nins);
     if (check_supported(c) < 0) return -1;
 
     /* options must name real inputs: a typo would silently do nothing */
@@ -858,6 +1010,7 @@ struct synap_graph *synap_tflite_import_mem(const void *data, size_t n, const ch
     free(c.tensors);
     free(c.ops);
     free(c.names);
+    free(c.is_temp);
     synap_arena_free(c.tmp);
     return g;
 }

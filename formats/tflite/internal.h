@@ -112,6 +112,11 @@ int tfl_activation(struct tfl_ctx *c, const struct tfl_op *op, int act, uint32_t
 int tfl_transpose(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix, uint32_t x,
                   const int64_t *perm, int rank, uint32_t out, uint32_t *res);
 
+/* Number `key` of the FlexBuffer map buf[0..n) (custom options): 1 and *v
+ * when found, 0 when absent, -1 with an error when the map is damaged. */
+int tfl_flex_number(const uint8_t *buf, size_t n, const char *key, double *v,
+                    struct synap_err *err);
+
 /* Reads the sparse tensor's contents into a dense buffer (caller frees). */
 int tfl_densify(struct tfl_ctx *c, const struct tfl_tensor *t, void **out, size_t *nbytes);
 

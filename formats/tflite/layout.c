@@ -215,6 +215,15 @@ static uint32_t const_through(struct synap_graph *g, uint32_t t, const int64_t *
     const char *name = fresh_name(g, ts->name, "/nchw");
     uint32_t nt = synap_graph_add_const(g, name, ts->dtype, r, odims, buf, ts->nbytes);
     free(buf);
+    /* quantized constants keep their parameters (per-channel: the axis moves) */
+    const struct synap_quant *q = g->tensors[t].quant;
+    if (q) {
+        struct synap_quant *nq = synap_arena_alloc(g->arena, sizeof *nq);
+        *nq = *q;
+        for (int i = 0; i < r && q->axis >= 0; i++)
+            if (pinv[i] == q->axis + pad) nq->axis = i;
+        g->tensors[nt].quant = nq;
+    }
     return nt;
 }
 
@@ -355,6 +364,7 @@ static int sink(struct synap_graph *g, const struct maps *m, size_t i)
     enum synap_dtype dt = ot->dtype;
     const char *name = fresh_name(g, ot->name, "/nchw");
     uint32_t mid = synap_graph_add_tensor(g, name, dt, r, dims);
+    g->tensors[mid].quant = g->tensors[out].quant; /* the same values, transposed */
     const char *nname = g->nodes[i].name;
     g->nodes[i].outputs[0] = mid;
     size_t len = strlen(nname) + 16;

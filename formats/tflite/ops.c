@@ -273,9 +273,20 @@ static int transpose_conv(struct tfl_ctx *c, const struct tfl_op *op)
     uint32_t w, x, b;
     int64_t shape[4];
     size_t n;
-    /* inputs: output_shape, weights, input, optional bias */
-    if (tfl_input_ints(c, op, 0, shape, 4, &n) < 0 || tfl_input_req(c, op, 1, &w) < 0 ||
-        tfl_input_req(c, op, 2, &x) < 0 || tfl_input(c, op, 3, &b) < 0)
+    /* inputs: output_shape, weights, input, optional bias. An output_shape
+     * computed at run time (a graph input in TFLM's tests) is taken from the
+     * output tensor's declared static shape. */
+    uint32_t st;
+    if (tfl_input_req(c, op, 0, &st) < 0) return -1;
+    const struct tfl_tensor *ot = tfl_out_tensor(c, op, 0);
+    if (!tfl_t(c, st)->data && ot->rank == 4) {
+        memcpy(shape, ot->dims, sizeof shape);
+        n = 4;
+    } else if (tfl_input_ints(c, op, 0, shape, 4, &n) < 0) {
+        return -1;
+    }
+    if (tfl_input_req(c, op, 1, &w) < 0 || tfl_input_req(c, op, 2, &x) < 0 ||
+        tfl_input(c, op, 3, &b) < 0)
         return -1;
     if (n != 4) return synap_errf(tfl_err(c), "input 0: expected 4 output dims, got %zu", n);
     return tconv_common(
@@ -314,6 +325,78 @@ static int mp_transpose_conv_bias(struct tfl_ctx *c, const struct tfl_op *op)
     int64_t oh = padding == TFL_PAD_SAME ? xd[1] * sh : (xd[1] - 1) * sh + wd[1];
     int64_t ow = padding == TFL_PAD_SAME ? xd[2] * sw : (xd[2] - 1) * sw + wd[2];
     return tconv_common(c, op, x, w, b, padding, sh, sw, oh, ow, TFL_ACT_NONE);
+}
+
+/* TFLite_Detection_PostProcess (SSD): the canonical op of the same name
+ * (kernels/detect.c) with the custom options as attributes. The anchors,
+ * dequantized, are also left for the pack stage as the IR section
+ * "tflite_anchors" (a msgpack array of float32, 4 per anchor: ycenter,
+ * xcenter, h, w), which fills ${ANCHORS} in output format strings. */
+static int detection_postprocess(struct tfl_ctx *c, const struct tfl_op *op)
+{
+    static const struct {
+        const char *key, *attr;
+        int is_float;
+        double def;
+    } opts[] = {
+        {"max_detections", "max_detections", 0, 10},
+        {"max_classes_per_detection", "max_classes_per_detection", 0, 1},
+        {"detections_per_class", "detections_per_class", 0, 100},
+        {"use_regular_nms", "use_regular_nms", 0, 0},
+        {"nms_score_threshold", "nms_score_threshold", 1, 0},
+        {"nms_iou_threshold", "nms_iou_threshold", 1, 0.5},
+        {"num_classes", "num_classes", 0, -1},
+        {"y_scale", "y_scale", 1, 10},
+        {"x_scale", "x_scale", 1, 10},
+        {"h_scale", "h_scale", 1, 5},
+        {"w_scale", "w_scale", 1, 5},
+    };
+    uint32_t ins[3], outs[4];
+    for (size_t k = 0; k < 3; k++)
+        if (tfl_input_req(c, op, k, &ins[k]) < 0) return -1;
+    if (op->nout != 4) return synap_errf(tfl_err(c), "%zu outputs, expected 4", op->nout);
+    for (size_t k = 0; k < 4; k++)
+        if (tfl_output(c, op, k, &outs[k]) < 0) return -1;
+    size_t nd = tfl_node_n(c, op, NULL, SYNAP_OP_DETECTION_POST_PROCESS, ins, 3, outs, 4);
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+        double v = opts[i].def;
+        int r = tfl_flex_number(op->custom_opts, op->ncustom_opts, opts[i].key, &v, tfl_err(c));
+        if (r < 0) return -1;
+        if (!r && v < 0) return synap_errf(tfl_err(c), "custom options: no '%s'", opts[i].key);
+        if (!(v > -1e9 && v < 1e9))
+            return synap_errf(tfl_err(c), "custom options: '%s' out of range", opts[i].key);
+        if (opts[i].is_float)
+            set_float(c, nd, opts[i].attr, (float)v);
+        else
+            set_int(c, nd, opts[i].attr, (int64_t)v);
+    }
+    if (tfl_infer(c, nd) < 0) return -1;
+    /* the anchors for ${ANCHORS}: constant, [N, 4] */
+    const struct synap_tensor *a = tfl_t(c, ins[2]);
+    int64_t ne = synap_shape_nelem(a->rank, a->dims);
+    const struct synap_quant *q = a->quant;
+    if (!a->data || ne < 0 || ne > ((int64_t)1 << 24) || (q && q->nparams != 1)) return 0;
+    size_t nb = 5 + (size_t)ne * 5;
+    uint8_t *mp = synap_xmalloc(nb), *w = mp;
+    *w++ = 0xdd;
+    for (int sh = 24; sh >= 0; sh -= 8)
+        *w++ = (uint8_t)((uint64_t)ne >> sh);
+    struct synap_value v = {.dtype = a->dtype, .rank = a->rank, .data = (void *)a->data};
+    memcpy(v.dims, a->dims, sizeof v.dims);
+    for (int64_t i = 0; i < ne; i++) {
+        double x = synap_value_get_f64(&v, i);
+        if (q && synap_dtype_is_int(a->dtype))
+            x = (double)q->scale[0] * (x - (double)q->zero_point[0]);
+        float f = (float)x;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        *w++ = 0xca;
+        for (int sh = 24; sh >= 0; sh -= 8)
+            *w++ = (uint8_t)(u >> sh);
+    }
+    synap_ir_section_set(tfl_graph(c), "tflite_anchors", mp, (size_t)(w - mp));
+    free(mp);
+    return 0;
 }
 
 static int fully_connected(struct tfl_ctx *c, const struct tfl_op *op)
@@ -542,16 +625,63 @@ static int op_cast(struct tfl_ctx *c, const struct tfl_op *op)
     return tfl_infer(c, nd);
 }
 
-/* DEQUANTIZE in a float model: float16 weights (a Cast that folding runs at
- * import) or hybrid int8 constants (already dequantized when materialized). */
+/* The scale and zero point of quant record q as constant inputs of a
+ * QuantizeLinear / DequantizeLinear (zero point of type zdt); sets the
+ * node's axis for per-channel records. */
+static void q_params(struct tfl_ctx *c, const struct tfl_op *op, const struct synap_quant *q,
+                     enum synap_dtype zdt, uint32_t *scale, uint32_t *zp)
+{
+    int64_t n = (int64_t)q->nparams;
+    size_t esz = synap_dtype_size(zdt);
+    uint8_t *z = synap_xcalloc((size_t)n + 1, esz ? esz : 1);
+    struct synap_value v = {.dtype = zdt, .rank = 1, .dims = {n}, .data = z};
+    for (int64_t i = 0; i < n; i++)
+        synap_value_set_f64(&v, i, (double)q->zero_point[i]);
+    *scale = tfl_const(c, op, "scale", SYNAP_DTYPE_FLOAT32, n > 1 ? 1 : 0, &n, q->scale,
+                       (size_t)n * sizeof(float));
+    *zp = tfl_const(c, op, "zero_point", zdt, n > 1 ? 1 : 0, &n, z, (size_t)n * esz);
+    free(z);
+}
+
+/* QUANTIZE: float -> int (TFLite's AffineQuantize, round half away from
+ * zero) or int -> int (TFLite's Requantize) into the output's parameters;
+ * QuantizeLinear follows TFLite when its output has a quant record. */
+static int op_quantize(struct tfl_ctx *c, const struct tfl_op *op)
+{
+    uint32_t x, out, s, z;
+    if (tfl_input_req(c, op, 0, &x) < 0 || tfl_output(c, op, 0, &out) < 0) return -1;
+    const struct synap_tensor *ot = tfl_t(c, out);
+    if (!ot->quant || ot->quant->nparams != 1)
+        return synap_errf(tfl_err(c), "QUANTIZE to %s: expected a per-tensor quantized output",
+                          synap_dtype_name(tfl_out_tensor(c, op, 0)->dtype));
+    q_params(c, op, ot->quant, ot->dtype, &s, &z);
+    uint32_t ins[3] = {x, s, z};
+    return tfl_emit(c, op, NULL, SYNAP_OP_QUANTIZE_LINEAR, ins, 3, out);
+}
+
+/* DEQUANTIZE: float16 weights (a Cast that folding runs at import), hybrid
+ * int8 constants (already dequantized when materialized), or quantized
+ * integers of a pre-quantized model (DequantizeLinear: (q - zp) * scale). */
 static int op_dequantize(struct tfl_ctx *c, const struct tfl_op *op)
 {
     uint32_t x, out;
     if (tfl_input_req(c, op, 0, &x) < 0) return -1;
-    if (tfl_t(c, x)->dtype == SYNAP_DTYPE_FLOAT32) return tfl_alias(c, op, 0, x);
-    if (tfl_t(c, x)->dtype != SYNAP_DTYPE_FLOAT16)
-        return synap_errf(tfl_err(c), "dequantizing %s activations needs the quantized import",
-                          synap_dtype_name(tfl_t(c, x)->dtype));
+    const struct synap_tensor *xt = tfl_t(c, x);
+    if (xt->dtype == SYNAP_DTYPE_FLOAT32) return tfl_alias(c, op, 0, x);
+    if (xt->quant && synap_dtype_is_int(xt->dtype)) {
+        uint32_t s, z;
+        const struct synap_quant *q = xt->quant;
+        enum synap_dtype dt = xt->dtype;
+        if (tfl_output(c, op, 0, &out) < 0) return -1;
+        q_params(c, op, q, dt, &s, &z);
+        uint32_t ins[3] = {x, s, z};
+        size_t nd = tfl_node(c, op, NULL, SYNAP_OP_DEQUANTIZE_LINEAR, ins, 3, out);
+        if (q->nparams > 1) set_int(c, nd, "axis", q->axis);
+        return tfl_infer(c, nd);
+    }
+    if (xt->dtype != SYNAP_DTYPE_FLOAT16)
+        return synap_errf(tfl_err(c), "DEQUANTIZE of %s without quantization parameters",
+                          synap_dtype_name(xt->dtype));
     if (tfl_output(c, op, 0, &out) < 0) return -1;
     size_t nd = tfl_node(c, op, NULL, SYNAP_OP_CAST, &x, 1, out);
     set_int(c, nd, "to", 1);
@@ -1309,6 +1439,7 @@ const struct tfl_op_entry tfl_op_table[] = {
     E(GATHER_ND, op_gather_nd),
     E(COS, op_cos),
     E(ELU, op_elu),
+    E(QUANTIZE, op_quantize),
     E(ROUND, op_round),
     E(HARD_SWISH, op_hard_swish),
     E(SELECT_V2, op_select),
@@ -1324,6 +1455,7 @@ const size_t tfl_op_table_len = sizeof tfl_op_table / sizeof *tfl_op_table;
 
 const struct tfl_custom_entry tfl_custom_table[] = {
     {"Convolution2DTransposeBias", mp_transpose_conv_bias},
+    {"TFLite_Detection_PostProcess", detection_postprocess},
 };
 const size_t tfl_custom_table_len = sizeof tfl_custom_table / sizeof *tfl_custom_table;
 

@@ -1,6 +1,8 @@
 /* TFLite import: a .tflite FlatBuffer (schema v3) into the canonical IR.
  * Float models (float32, float16 weights through DEQUANTIZE, hybrid int8
- * weights dequantized at import); pre-quantized models are refused for now. */
+ * weights dequantized at import) and pre-quantized ones (uint8 per tensor,
+ * int8 per channel, int16 activations with int8 weights), which keep their
+ * integers and quant records and run on the integer kernels (qmath.h). */
 #ifndef SYNAP_TFLITE_H
 #define SYNAP_TFLITE_H
 
@@ -14,8 +16,8 @@
  * Fused activations become separate nodes. Shapes are inferred and
  * constants folded. opts (may be NULL): `shapes` override input shapes (same
  * rank), `values` bind inputs to constants. Errors start with the file name;
- * every unsupported builtin or custom op is listed in one error; quantized
- * models fail with "quantized TFLite models are not supported yet". Damaged
+ * every unsupported builtin or custom op is listed in one error; an op
+ * without an integer kernel fails naming the op and the type. Damaged
  * files fail with a message, never a crash. Constant data may point into the
  * mapped file, which the graph owns. Caller frees with synap_graph_free. */
 struct synap_graph *synap_tflite_import(const char *path, const struct synap_onnx_opts *opts,

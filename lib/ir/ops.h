@@ -184,7 +184,9 @@
     /* rnn.c */                                                                                    \
     OP(LSTM, "LSTM", rnn, 3, 8, 0, 3)                                                              \
     OP(GRU, "GRU", rnn, 3, 6, 0, 2)                                                                \
-    OP(RNN, "RNN", rnn, 3, 6, 0, 2)
+    OP(RNN, "RNN", rnn, 3, 6, 0, 2)                                                                \
+    /* detect.c: TFLite's SSD post-processing (the cpu delegate runs it) */                         \
+    OP(DETECTION_POST_PROCESS, "TFLite_Detection_PostProcess", detect, 3, 3, 4, 4)
 
 enum synap_op {
 #define OP(e, n, f, a, b, c, d) SYNAP_OP_##e,

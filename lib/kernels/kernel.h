@@ -80,6 +80,7 @@ SYNAP_FAMILY_DECL(resize)
 SYNAP_FAMILY_DECL(index)
 SYNAP_FAMILY_DECL(quant)
 SYNAP_FAMILY_DECL(rnn)
+SYNAP_FAMILY_DECL(detect)
 #undef SYNAP_FAMILY_DECL
 
 /* ---- helpers shared by kernels (lib/kernels/common.c) ------------------- */

@@ -693,7 +693,8 @@ int synap_q_infer(struct synap_kctx *c, synap_kernel_fn float_infer)
                           synap_op_name(op), c->graph->tensors[c->node->inputs[0]].name);
     }
     for (size_t i = 0; i < c->nin; i++)
-        if (synap_has_input(c, i) && synap_q_in(c, i) && qtype_ok(c, i, "quantized input"))
+        if ((int)i != bias && synap_has_input(c, i) && synap_q_in(c, i) &&
+            qtype_ok(c, i, "quantized input"))
             return -1;
     if (synap_q_infer_as_float(c, float_infer, bias)) return -1;
     if (op == SYNAP_OP_REDUCE_MEAN)

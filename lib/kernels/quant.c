@@ -174,10 +174,12 @@ static int linear_axis(struct synap_kctx *c, int64_t *axis, int64_t *nch)
     return 0;
 }
 
-/* Requantization int -> int: input 0 is quantized (per tensor). */
+/* Requantization int -> int: input 0 is quantized (per tensor); int32
+ * counts only in a quantized graph (TFLite's QUANTIZE from int32), where
+ * the output has a quant record too. */
 static int requant_input(const struct synap_kctx *c)
 {
-    return synap_q_node(c) && c->in[0].dtype != SYNAP_DTYPE_INT32;
+    return synap_q_node(c) && (c->in[0].dtype != SYNAP_DTYPE_INT32 || synap_q_out(c, 0));
 }
 
 static int quantize_infer(struct synap_kctx *c)
@@ -190,7 +192,8 @@ static int quantize_infer(struct synap_kctx *c)
                           synap_dtype_name(x->dtype));
     if (linear_axis(c, &axis, &nch) || check_scale(c, 1, nch, "y_scale")) return -1;
     enum synap_dtype t = synap_has_input(c, 2) ? c->in[2].dtype : SYNAP_DTYPE_UINT8;
-    if (!is_qtype(t))
+    /* int32 results only as TFLite's requantization (int16 -> int32) */
+    if (!is_qtype(t) && !(t == SYNAP_DTYPE_INT32 && requant_input(c)))
         return synap_errf(c->err, "input 2 (y_zero_point): unsupported type %s",
                           synap_dtype_name(t));
     if (check_zp(c, 2, t, nch, "y_zero_point")) return -1;

@@ -73,6 +73,10 @@ struct opts {
     size_t nout;
     const char *layout; /* "nchw" */
     const char *input_format, *output_format;
+    /* per network input: the means / scale a pre-quantized 8-bit input takes
+     * from its zero point and scale when the metafile gives neither
+     * (auto_scale 0: none) */
+    double *auto_mean, *auto_scale;
 };
 
 static int check_keys(const struct synap_json *o, const char *where, const char *const *valid,
@@ -156,15 +160,24 @@ static int parse_opts(const struct synap_json *o, struct synap_arena *a, struct 
     if (opt_bool(o, "dequantize_outputs", "options", err) ||
         opt_bool(o, "profiling", "options", err))
         return -1;
+    /* the model's own layout: TFLite (and TF) tensors are NHWC, ONNX and
+     * Caffe ones NCHW; no layout conversion is implemented, so data_layout
+     * may only confirm it */
+    size_t ml = p->model ? strlen(p->model) : 0;
+    int nhwc = (ml >= 7 && !strcmp(p->model + ml - 7, ".tflite")) ||
+               (ml >= 3 && !strcmp(p->model + ml - 3, ".pb"));
+    p->layout = nhwc ? "nhwc" : "nchw";
     const char *layout = NULL;
     if (opt_string(o, "data_layout", "options", &layout, err)) return -1;
-    if (layout && strcmp(layout, "default") != 0 && strcmp(layout, "nchw") != 0) {
-        if (strcmp(layout, "nhwc") == 0)
-            return synap_errf(err, "data_layout nhwc: not supported yet (ONNX models are nchw and "
-                                   "no layout conversion is implemented)");
+    if (layout && strcmp(layout, "default") != 0 && strcmp(layout, "nchw") != 0 &&
+        strcmp(layout, "nhwc") != 0)
         return synap_errf(err, "pack options: data_layout must be default, nchw or nhwc, not '%s'",
                           layout);
-    }
+    if (layout && strcmp(layout, "default") != 0 && strcmp(layout, p->layout) != 0)
+        return synap_errf(err,
+                          "data_layout %s: not supported yet (%s models are %s and no layout "
+                          "conversion is implemented)",
+                          layout, nhwc ? "TFLite" : "ONNX", p->layout);
     if (p->model) { /* never a path in the outputs: the file name only */
         const char *slash = strrchr(p->model, '/');
         if (slash) p->model = slash + 1;
@@ -608,6 +621,11 @@ static struct tinfo tensor_info(const struct opts *o, const struct synap_graph *
             r.nmeans = e->nmeans;
             r.scale = e->scale;
         }
+        if (!r.nmeans && r.scale == 1 && o->auto_scale && o->auto_scale[j] != 0) {
+            r.means = &o->auto_mean[j];
+            r.nmeans = 1;
+            r.scale = o->auto_scale[j];
+        }
         return r;
     }
     j = index_of(g->outputs, g->noutputs, t);
@@ -637,11 +655,13 @@ static void json_tensor(struct synap_jw *w, const struct opts *o, const struct t
     synap_jw_str(w, synap_dtype_name(t->dtype));
     synap_jw_key(w, "data_format");
     synap_jw_str(w, ti->data_format);
-    /* mean: one per channel (dimension 1 of an nchw image tensor) when the
+    /* mean: one per channel (dimension 1 of an nchw, 3 of an nhwc image tensor) when the
      * metafile gives one number or none; otherwise as given */
     synap_jw_key(w, "mean");
     synap_jw_arr_begin(w);
-    size_t channels = t->rank == 4 && t->dims[1] > 0 && t->dims[1] <= 4096 ? (size_t)t->dims[1] : 1;
+    int cax = strcmp(o->layout, "nhwc") ? 1 : 3; /* the channel axis */
+    size_t channels =
+        t->rank == 4 && t->dims[cax] > 0 && t->dims[cax] <= 4096 ? (size_t)t->dims[cax] : 1;
     if (ti->nmeans > 1) {
         for (size_t i = 0; i < ti->nmeans; i++)
             synap_jw_num(w, ti->means[i]);
@@ -997,6 +1017,79 @@ static uint8_t *model_info(const struct opts *o, const struct synap_graph *g, co
 }
 
 /* ---- the entry point ---------------------------------------------------------------- */
+/* REFERENCE: "A pre-quantized 8-bit model without means/scale takes them
+ * from the input's zero point and scale": norm = (in - zp) / (1 / s) makes
+ * the raw input the quantized value itself. */
+static void infer_means(struct opts *o, const struct synap_graph *g, struct synap_arena *a)
+{
+    o->auto_mean = synap_arena_alloc(a, (g->ninputs + 1) * sizeof *o->auto_mean);
+    o->auto_scale = synap_arena_alloc(a, (g->ninputs + 1) * sizeof *o->auto_scale);
+    for (size_t j = 0; j < g->ninputs; j++) {
+        const struct synap_tensor *t = &g->tensors[g->inputs[j]];
+        const struct synap_quant *q = t->quant;
+        o->auto_mean[j] = 0;
+        o->auto_scale[j] = 0;
+        if ((t->dtype == SYNAP_DTYPE_UINT8 || t->dtype == SYNAP_DTYPE_INT8) && q &&
+            q->nparams == 1 && q->scale[0] > 0) {
+            o->auto_mean[j] = q->zero_point[0];
+            o->auto_scale[j] = 1.0 / (double)q->scale[0];
+        }
+    }
+}
+
+/* ${ANCHORS} in a format string becomes the anchors of the model's
+ * TFLite_Detection_PostProcess layer, which the TFLite importer left in the
+ * IR section "tflite_anchors" (msgpack array of float32, ycenter, xcenter,
+ * h, w per anchor): a JSON list of [ycenter, xcenter, h, w] lists, 6
+ * decimals. The section survives pruning, so a model cut before the layer
+ * still has them. */
+static int expand_anchors(const char *fmt, const struct synap_graph *g, struct synap_arena *a,
+                          const char **out, struct synap_err *err)
+{
+    static const char tag[] = "${ANCHORS}";
+    const char *at = fmt ? strstr(fmt, tag) : NULL;
+    if (!at) return 0;
+    const uint8_t *d;
+    size_t n;
+    int have = synap_ir_section_get(g, "tflite_anchors", &d, &n, err);
+    if (have < 0) return -1;
+    if (!have)
+        return synap_errf(err, "format '%s': ${ANCHORS} needs a TFLite model with a "
+                               "TFLite_Detection_PostProcess layer (no anchors in the IR)",
+                          fmt);
+    size_t cnt = 0, off = 0;
+    if (n >= 5 && d[0] == 0xdd) {
+        cnt = (size_t)d[1] << 24 | (size_t)d[2] << 16 | (size_t)d[3] << 8 | d[4];
+        off = 5;
+    }
+    if (!off || cnt % 4 || cnt > (n - off) / 5)
+        return synap_errf(err, "IR section tflite_anchors is damaged");
+    size_t cap = strlen(fmt) + cnt * 56 + 16, len = 0; /* %.6f of any float fits 48 */
+    char *buf = synap_arena_alloc(a, cap);
+    len += (size_t)snprintf(buf, cap, "%.*s[", (int)(at - fmt), fmt);
+    for (size_t i = 0; i < cnt; i++) {
+        const uint8_t *p = d + off + 5 * i;
+        if (p[0] != 0xca) return synap_errf(err, "IR section tflite_anchors is damaged");
+        uint32_t u = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+        float f;
+        memcpy(&f, &u, 4);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s%.6f%s", i % 4 ? "," : i ? ",[" : "[",
+                                "", (double)f, i % 4 == 3 ? "]" : "");
+    }
+    snprintf(buf + len, cap - len, "]%s", at + sizeof tag - 1);
+    *out = buf;
+    return 0;
+}
+
+static int fill_anchors(struct opts *o, const struct synap_graph *g, struct synap_arena *a,
+                        struct synap_err *err)
+{
+    if (expand_anchors(o->output_format, g, a, &o->output_format, err)) return -1;
+    for (size_t i = 0; i < o->nout; i++)
+        if (expand_anchors(o->out[i].format, g, a, &o->out[i].format, err)) return -1;
+    return 0;
+}
+
 int synap_pack(const struct synap_graph *g, const struct synap_json *options, const char *what,
                struct synap_pack_out *out, struct synap_err *err)
 {
@@ -1012,6 +1105,8 @@ int synap_pack(const struct synap_graph *g, const struct synap_json *options, co
     memset(&cg, 0, sizeof cg);
 
     if (parse_opts(options, a, &o, err)) goto out;
+    infer_means(&o, g, a);
+    if (fill_anchors(&o, g, a, err)) goto fail_input;
     if (do_split(g, a, &s, err)) goto fail_input;
     int have = synap_codegen_section_read(g, &cg, err);
     if (have < 0) goto fail_input;

@@ -209,9 +209,9 @@ static int check_model(const char *model, const char *weights, struct synap_err 
     if (stat(model, &st) < 0) return synap_errf(err, "%s: %s", model, strerror(errno));
     if (S_ISDIR(st.st_mode)) return synap_errf(err, "%s: is a directory, not a model", model);
     const char *ext = path_ext(model);
-    static const char *const later[] = {".tflite",      ".pt", ".pth",
-                                        ".torchscript", ".pb", ".prototxt"};
-    if (!strcasecmp(ext, ".onnx")) {
+    static const char *const later[] = {".pt", ".pth", ".torchscript", ".pb", ".prototxt"};
+    /* synap-import picks the importer by content */
+    if (!strcasecmp(ext, ".onnx") || !strcasecmp(ext, ".tflite")) {
         if (weights) return synap_errf(err, "--weights: Caffe models are not supported yet");
         return 0;
     }

@@ -30,7 +30,11 @@ check_eq "synap version" "$("$SYNAP" version)" "synap $("$TOOLS/synap-import" --
 # ---- the model
 expect_error "missing model" "Error: $W/nope.onnx: No such file or directory" \
   --model "$W/nope.onnx" --target VS680 --out-dir "$D"
-for ext in tflite pt pth torchscript pb prototxt; do
+: >"$W/m.tflite"
+expect_error "empty .tflite" \
+  "Error: synap-import: $W/m.tflite: not a TFLite model (no TFL3 file identifier)" \
+  --model "$W/m.tflite" --target VS680 --out-dir "$D"
+for ext in pt pth torchscript pb prototxt; do
   : >"$W/m.$ext"
   expect_error "$ext model" "Error: .$ext models are not supported yet" \
     --model "$W/m.$ext" --target VS680 --out-dir "$D"

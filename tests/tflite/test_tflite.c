@@ -5,6 +5,7 @@
  * quantized and custom-op models, every prefix of a truncated model, the
  * float16, sparse (DENSIFY), hybrid and custom-op models running, and UltraFace RFB-320 against the
  * onnxruntime output of the same network exported to ONNX. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -336,16 +337,201 @@ static const char *model(const char *rel)
         }                                                                                          \
     } while (0)
 
-static void test_quantized_refused(void **state)
+/* The graph tensor named name, or NULL. */
+static const struct synap_tensor *tensor_named(const struct synap_graph *g, const char *name)
+{
+    uint32_t t = synap_graph_find_tensor(g, name);
+    return t == SYNAP_NONE ? NULL : &g->tensors[t];
+}
+
+/* Pre-quantized models keep their integers and parameters: uint8 per
+ * tensor (legacy) and int8 per channel, whose weights' channel axis is the
+ * output-channel axis 0 after the OHWI -> OIHW (and depthwise) conversion. */
+static void test_quantized_import(void **state)
 {
     (void)state;
     NEED_SHARED();
     struct synap_err err = {0};
-    struct synap_graph *g =
-        synap_tflite_import(model("tflm_hello_world_int8/hello_world_int8.tflite"), NULL, &err);
-    assert_null(g);
-    assert_non_null(strstr(err.msg, "quantized TFLite models are not supported yet"));
-    assert_int_equal(err.code, SYNAP_EINPUT);
+    struct synap_graph *g = synap_tflite_import(
+        model("mobilenet_v1_0.25_128_quant/mobilenet_v1_0.25_128_quant.tflite"), NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    const struct synap_tensor *in = &g->tensors[g->inputs[0]];
+    assert_int_equal(in->dtype, SYNAP_DTYPE_UINT8);
+    assert_non_null(in->quant);
+    assert_int_equal(in->quant->scheme, SYNAP_QSCHEME_ASYMMETRIC_AFFINE);
+    assert_int_equal(in->quant->zero_point[0], 128);
+    assert_true(in->quant->scale[0] == 0.0078125f);
+    size_t nconv = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const struct synap_node *n = &g->nodes[i];
+        if (n->op != SYNAP_OP_CONV) continue;
+        nconv++;
+        const struct synap_tensor *w = &g->tensors[n->inputs[1]], *b = &g->tensors[n->inputs[2]];
+        assert_int_equal(w->dtype, SYNAP_DTYPE_UINT8);
+        assert_non_null(w->quant);
+        assert_int_equal(b->dtype, SYNAP_DTYPE_INT32);
+        assert_non_null(b->quant);
+        /* every quantized node's output has parameters (fused Relu6 too) */
+        assert_non_null(g->tensors[n->outputs[0]].quant);
+    }
+    assert_int_equal(nconv, 28);
+    synap_graph_free(g);
+
+    g = synap_tflite_import(model("mlperf_tiny_vww_96_int8/vww_96_int8.tflite"), NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    size_t ndw = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const struct synap_node *n = &g->nodes[i];
+        if (n->op != SYNAP_OP_CONV) continue;
+        const struct synap_tensor *w = &g->tensors[n->inputs[1]];
+        assert_int_equal(w->dtype, SYNAP_DTYPE_INT8);
+        assert_int_equal(w->quant->scheme, SYNAP_QSCHEME_PERCHANNEL_SYMMETRIC_AFFINE);
+        assert_int_equal(w->quant->axis, 0);
+        assert_int_equal((int64_t)w->quant->nparams, w->dims[0]);
+        if (synap_attr_int(n, "group", 1) > 1) {
+            ndw++;
+            assert_int_equal(w->dims[1], 1); /* [C*M, 1, H, W], group C */
+        }
+    }
+    assert_true(ndw > 0);
+    synap_graph_free(g);
+}
+
+/* QUANTIZE / DEQUANTIZE become QuantizeLinear / DequantizeLinear with the
+ * tensors' parameters as constant inputs (TFLite's rules: quant.c). */
+static void test_quantize_ops(void **state)
+{
+    (void)state;
+    NEED_SHARED();
+    struct synap_err err = {0};
+    struct synap_graph *g = synap_tflite_import(
+        model("tf2_mobilenet_v2_1.0_224_ptq/tf2_mobilenet_v2_1.0_224_ptq.tflite"), NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    size_t nq = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].op == SYNAP_OP_QUANTIZE_LINEAR) {
+            const struct synap_tensor *x = &g->tensors[g->nodes[i].inputs[0]];
+            const struct synap_tensor *y = &g->tensors[g->nodes[i].outputs[0]];
+            /* uint8 in, int8 out (and back at the end) */
+            assert_non_null(x->quant);
+            assert_non_null(y->quant);
+            assert_true(x->dtype != y->dtype);
+            nq++;
+        }
+    assert_int_equal(nq, 2);
+    synap_graph_free(g);
+    /* hybrid int8 weights of a float model are still dequantized */
+    g = synap_tflite_import(model("mlperf_tiny_kws_float32_hybrid/kws_ref_model_float32.tflite"),
+                            NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    for (size_t i = 0; i < g->ntensors; i++)
+        assert_null(g->tensors[i].quant);
+    synap_graph_free(g);
+}
+
+/* TFLite_Detection_PostProcess imports as the canonical op with its custom
+ * options as attributes, and leaves its anchors for ${ANCHORS}. */
+static void test_detection_postprocess(void **state)
+{
+    (void)state;
+    NEED_SHARED();
+    struct synap_err err = {0};
+    struct synap_graph *g = synap_tflite_import(
+        model("ssd_mobilenet_v1_0.75_pets_quant_postprocess/"
+              "ssd_mobilenet_v1_0.75_pets_quant_postprocess.tflite"),
+        NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    const struct synap_node *d = NULL;
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].op == SYNAP_OP_DETECTION_POST_PROCESS) d = &g->nodes[i];
+    assert_non_null(d);
+    assert_int_equal(synap_attr_int(d, "max_detections", 0), 10);
+    assert_int_equal(synap_attr_int(d, "num_classes", 0), 37);
+    assert_int_equal(synap_attr_int(d, "use_regular_nms", 1), 0);
+    assert_true(synap_attr_float(d, "y_scale", 0) == 10.0f);
+    assert_true(synap_attr_float(d, "h_scale", 0) == 5.0f);
+    assert_true(fabsf(synap_attr_float(d, "nms_iou_threshold", 0) - 0.6f) < 1e-6f);
+    assert_int_equal(g->noutputs, 4);
+    const uint8_t *sec;
+    size_t n;
+    assert_int_equal(synap_ir_section_get(g, "tflite_anchors", &sec, &n, &err), 1);
+    /* msgpack array32 of 1917 x 4 float32 */
+    assert_int_equal(sec[0], 0xdd);
+    assert_int_equal(((size_t)sec[3] << 8 | sec[4]), 1917 * 4);
+    assert_int_equal(n, 5 + 1917 * 4 * 5);
+    assert_non_null(tensor_named(g, "TFLite_Detection_PostProcess:3"));
+    synap_graph_free(g);
+}
+
+/* Every shared TFLite model without reference cases (the TFLM int16 goldens
+ * have their own runner) imports and runs on a constant input, or fails
+ * with the message listed for it in noref_expected_failures.txt
+ * ("<folder>/<file><TAB><message fragment><TAB>reason"). */
+static void test_unreferenced_models(void **state)
+{
+    (void)state;
+    NEED_SHARED();
+    char path[8400];
+    snprintf(path, sizeof path, "%s/models/tflite", shared);
+    DIR *d = opendir(path);
+    if (!d) skip();
+    FILE *ef = fopen(SOURCE_DIR "/noref_expected_failures.txt", "r");
+    assert_non_null(ef);
+    char lines[64][1024];
+    size_t nl = 0;
+    while (nl < 64 && fgets(lines[nl], sizeof lines[nl], ef))
+        if (lines[nl][0] != '#' && lines[nl][0] != '\n') nl++;
+    fclose(ef);
+    size_t nmodels = 0, nfail = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "tflm-int16-ops")) continue;
+        struct stat st;
+        snprintf(path, sizeof path, "%s/models/tflite/%s/ref", shared, de->d_name);
+        if (!stat(path, &st)) continue;
+        snprintf(path, sizeof path, "%s/models/tflite/%s", shared, de->d_name);
+        DIR *md = opendir(path);
+        if (!md) continue;
+        for (struct dirent *fe; (fe = readdir(md));) {
+            size_t l = strlen(fe->d_name);
+            if (l < 7 || strcmp(fe->d_name + l - 7, ".tflite")) continue;
+            char rel[600], file[9100];
+            snprintf(rel, sizeof rel, "%s/%s", de->d_name, fe->d_name);
+            snprintf(file, sizeof file, "%s/%s", path, fe->d_name);
+            nmodels++;
+            struct synap_err err = {0};
+            struct synap_plan *p = NULL;
+            struct synap_graph *g = synap_tflite_import(file, NULL, &err);
+            struct synap_plan_opts po = {0};
+            int ok = g && (p = synap_plan_new(g, &po, &err)) != NULL;
+            for (size_t i = 0; ok && i < g->ninputs; i++) {
+                struct synap_value *in = synap_plan_input(p, i);
+                memset(in->data, 0, (size_t)synap_value_nelem(in) * synap_dtype_size(in->dtype));
+            }
+            ok = ok && !synap_plan_run(p, &err);
+            synap_plan_free(p);
+            synap_graph_free(g);
+            const char *frag = NULL;
+            for (size_t i = 0; i < nl; i++) {
+                size_t rl = strlen(rel);
+                if (!strncmp(lines[i], rel, rl) && lines[i][rl] == '\t') {
+                    static char buf[1024];
+                    snprintf(buf, sizeof buf, "%s", lines[i] + rl + 1);
+                    char *tab = strchr(buf, '\t');
+                    if (tab) *tab = 0;
+                    frag = buf;
+                }
+            }
+            if (ok && frag) fail_msg("%s passes: remove it from noref_expected_failures.txt", rel);
+            if (!ok && !frag) fail_msg("%s: %s", rel, err.msg);
+            if (!ok && !strstr(err.msg, frag))
+                fail_msg("%s: expected a message with '%s', got: %s", rel, frag, err.msg);
+            nfail += !ok;
+        }
+        closedir(md);
+    }
+    closedir(d);
+    assert_true(nmodels >= 20);
+    assert_int_equal(nfail, nl);
 }
 
 static void test_custom_ops_listed(void **state)
@@ -523,7 +709,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_golden),          cmocka_unit_test(test_reader_damage),
         cmocka_unit_test(test_tables_sorted),          cmocka_unit_test(test_layout_pass),
-        cmocka_unit_test(test_quantized_refused),      cmocka_unit_test(test_custom_ops_listed),
+        cmocka_unit_test(test_quantized_import),       cmocka_unit_test(test_custom_ops_listed),
+        cmocka_unit_test(test_quantize_ops),           cmocka_unit_test(test_detection_postprocess),
+        cmocka_unit_test(test_unreferenced_models),
         cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_models_run),
         cmocka_unit_test(test_ultraface_vs_onnx),
     };
