@@ -1,0 +1,88 @@
+/* Quantization of a float IR with calibration statistics (synap-quant):
+ * data types, schemes, range algorithms, mixed precision by layer patterns,
+ * conversion layers, and the quantization_info.yaml / quantization_entropy.txt
+ * reports. The rules and the choices made are documented in quant.c. */
+#ifndef SYNAP_QUANT_H
+#define SYNAP_QUANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calib/stats.h"
+#include "ir/ir.h"
+#include "util/json.h"
+
+enum synap_qalgo {
+    SYNAP_QALGO_STANDARD = 0, /* min/max */
+    SYNAP_QALGO_KL,           /* kl_divergence (TensorRT's entropy calibration) */
+    SYNAP_QALGO_MOVING_AVERAGE,
+    SYNAP_QALGO_PERCENTILE,
+    SYNAP_QALGO_MSE,
+};
+
+/* One entry of the data_type map, in order (later entries win). type is
+ * UINT8, INT8, INT16 or FLOAT16. */
+struct synap_qrule {
+    const char *pattern;
+    enum synap_dtype type;
+};
+
+struct synap_quant_opts {
+    const struct synap_qrule *rules; /* a plain data_type is the one rule '*' */
+    size_t nrules;
+    enum synap_qscheme scheme; /* NONE = default (uint8: asymmetric_affine, int8/16: dfp) */
+    bool full;                 /* mode full: graph inputs quantized too */
+    enum synap_qalgo algo;
+    double percentile;             /* percentile algorithm: mass kept, in % (default 99.99) */
+    bool dequantize_all;           /* default for outputs without their own setting */
+    const signed char *dequantize; /* per graph output: -1 default, 0/1; may be NULL */
+    size_t ndequantize;
+};
+
+/* Parses the synap-quant options object:
+ *   {"data_type": "uint8" | [["PATTERN", "TYPE"], ...], "data_type_map": ["PATTERN=TYPE", ...],
+ *    "scheme": "default"|"asymmetric_affine"|"dynamic_fixed_point"|"perchannel_symmetric_affine",
+ *    "mode": "standard"|"full", "algorithm": "standard"|"kl_divergence"|"moving_average"|
+ *    "percentile"|"mse"|"auto", "options": {"percentile": 99.99},
+ *    "dequantize_outputs": bool, "outputs": [{"dequantize": bool}, ...]}
+ * data_type_map entries (the flag form) are appended after data_type's.
+ * Checks SyNAP's rules: uint8 and int8 not mixed, float16 only in a map,
+ * scheme/type pairs. Borrowed memory lives in `a`. -1 with err. */
+int synap_quant_opts_from_json(const struct synap_json *o, struct synap_arena *a,
+                               struct synap_quant_opts *out, struct synap_err *err);
+
+struct synap_quant_result {
+    char *info_yaml; /* quantization_info.yaml text (malloc'd) */
+    size_t info_n;
+    char *entropy; /* quantization_entropy.txt (kl_divergence only, else NULL; malloc'd) */
+    size_t entropy_n;
+    char **warnings; /* malloc'd lines */
+    size_t nwarnings;
+    size_t nconversions; /* conversion layers inserted */
+    bool prequantized;   /* the model had its own parameters and was kept */
+};
+void synap_quant_result_free(struct synap_quant_result *r);
+
+/* Quantizes g in place with statistics s (collected on this very IR: tensor
+ * indices and names must agree). Inserts conversion layers, sorts and prunes
+ * the graph. Fills r (caller frees with synap_quant_result_free). -1 with err
+ * (bad options against this graph: a pattern naming no layer, missing
+ * statistics); g is then unusable. */
+int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
+                   const struct synap_quant_opts *o, struct synap_quant_result *r,
+                   struct synap_err *err);
+
+/* ---- building blocks, exposed for tests ------------------------------------ */
+
+/* The clipping range [*lo, *hi] of a tensor under an algorithm, for a
+ * quantized type with `levels` steps; *entropy (may be NULL) gets the KL
+ * divergence measure in [0, 1] (kl only, else 0). */
+void synap_quant_range(const struct synap_tensor_stats *t, enum synap_qalgo algo, double percentile,
+                       enum synap_dtype type, enum synap_qscheme scheme, double *lo, double *hi,
+                       double *entropy);
+/* Per-tensor parameters for [lo, hi] in type/scheme (the activation
+ * rules): *scale, *zp, *fl (dynamic fixed point, else 0). */
+void synap_quant_params(double lo, double hi, enum synap_dtype type, enum synap_qscheme scheme,
+                        float *scale, int32_t *zp, int32_t *fl);
+
+#endif

@@ -1,0 +1,137 @@
+/* synap-compare's library (lib/quant/compare.c): the metrics on known
+ * vectors, a graph against itself, and a quantized graph's rows (worst
+ * first, entire and single, names matched through "#type" suffixes). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "quant/compare.h"
+#include "quant/quant.h"
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    const float f[2] = {1, 0}, q[2] = {1, 0.1f}, z[2] = {0, 0};
+    double c, s;
+    synap_compare_metrics(f, q, 2, &c, &s);
+    assert_float_equal(c, 1 / sqrt(1 + 0.1 * 0.1), 1e-7);
+    assert_float_equal(s, 20.0, 1e-5); /* 10 log10(1 / 0.01) */
+    synap_compare_metrics(f, f, 2, &c, &s);
+    assert_float_equal(c, 1, 0);
+    assert_float_equal(s, SYNAP_COMPARE_MAX_DB, 0);
+    synap_compare_metrics(f, z, 2, &c, &s);
+    assert_float_equal(c, 0, 0);
+    assert_float_equal(s, 0, 1e-12); /* all signal lost: 10 log10(1) */
+}
+
+/* x [1, 8] -> Relu -> r -> Sigmoid -> y */
+static struct synap_graph *net(void)
+{
+    struct synap_graph *g = synap_graph_new();
+    int64_t d[2] = {1, 8};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 2, d);
+    uint32_t r = synap_graph_add_tensor(g, "r", SYNAP_DTYPE_FLOAT32, 2, d);
+    uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 2, d);
+    struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
+    n->inputs[0] = x;
+    n->outputs[0] = r;
+    n = synap_graph_add_node(g, "sig", SYNAP_OP_SIGMOID, 1, 1);
+    n->inputs[0] = r;
+    n->outputs[0] = y;
+    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
+    g->noutputs = 1;
+    return g;
+}
+
+static void test_self(void **state)
+{
+    (void)state;
+    struct synap_graph *g = net();
+    struct synap_compare cmp;
+    struct synap_err err = {0};
+    if (synap_compare_run(g, g, NULL, &cmp, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(cmp.nrows, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_float_equal(cmp.rows[i].sqnr_entire, SYNAP_COMPARE_MAX_DB, 0);
+        assert_true(cmp.rows[i].has_single);
+        assert_float_equal(cmp.rows[i].sqnr_single, SYNAP_COMPARE_MAX_DB, 0);
+    }
+    synap_compare_free(&cmp);
+    synap_graph_free(g);
+}
+
+static void test_quantized(void **state)
+{
+    (void)state;
+    struct synap_graph *fg = net(), *qg = net();
+    /* x uniform in [0, 1) (compare's random inputs); relu the same; sigmoid [0.5, 0.73] */
+    struct synap_tensor_stats ts[3];
+    const double lo[3] = {0, 0, 0.5}, hi[3] = {1, 1, 0.7311};
+    for (uint32_t t = 0; t < 3; t++) {
+        memset(&ts[t], 0, sizeof ts[t]);
+        ts[t].tensor = t;
+        ts[t].name = qg->tensors[t].name;
+        ts[t].min = ts[t].ma_min = ts[t].hist_lo = lo[t];
+        ts[t].max = ts[t].ma_max = ts[t].hist_hi = hi[t];
+        for (int k = 0; k < SYNAP_CALIB_BINS; k++)
+            ts[t].hist[k] = 1;
+    }
+    struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
+    struct synap_quant_opts o = {0};
+    struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
+    o.rules = &rule;
+    o.nrules = 1;
+    o.dequantize_all = true;
+    struct synap_quant_result r;
+    struct synap_err err = {0};
+    if (synap_quantize(qg, &st, &o, &r, &err)) fail_msg("%s", err.msg);
+    synap_quant_result_free(&r);
+    /* Sigmoid's output covers [0, 1] whatever the statistics say */
+    const struct synap_quant *qy = qg->tensors[synap_graph_find_tensor(qg, "y#uint8")].quant;
+    assert_float_equal(qy->scale[0], 1.0 / 255, 1e-9);
+    assert_int_equal(qy->zero_point[0], 0);
+    float in[8] = {0.05f, 0.9f, 0.33f, 0.5f, 0.71f, 0.2f, 0.99f, 0.0f};
+    struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = 2, .dims = {1, 8}, .data = in};
+    struct synap_compare cmp;
+    if (synap_compare_run(fg, qg, &v, &cmp, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(cmp.nrows, 2);
+    /* worst first; uint8 on these ranges: ~1/510 error of a [0, 1] signal */
+    assert_true(cmp.rows[0].sqnr_entire <= cmp.rows[1].sqnr_entire);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(cmp.rows[i].sqnr_entire > 35 && cmp.rows[i].sqnr_entire < 80);
+        assert_true(cmp.rows[i].cos_entire > 0.999);
+        assert_true(cmp.rows[i].has_single);
+        assert_string_equal(cmp.rows[i].qtype, "uint8");
+    }
+    /* relu alone sees x quantized: the same error as entire */
+    const struct synap_compare_row *relu =
+        !strcmp(cmp.rows[0].layer, "relu") ? &cmp.rows[0] : &cmp.rows[1];
+    assert_float_equal(relu->sqnr_single, relu->sqnr_entire, 1e-9);
+    size_t n;
+    char *json = synap_compare_json(&cmp, &n);
+    assert_non_null(strstr(json, "\"layer\": \"relu\""));
+    assert_non_null(strstr(json, "\"sqnr_db\": "));
+    free(json);
+    synap_compare_free(&cmp);
+    synap_graph_free(fg);
+    synap_graph_free(qg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_self),
+        cmocka_unit_test(test_quantized),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
