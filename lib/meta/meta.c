@@ -1281,7 +1281,7 @@ int synap_meta_check_supported(const struct synap_meta *m, struct synap_err *err
                      "outputs[%zu].shape: not supported yet (output shapes come from the model; "
                      "nothing checks a given one yet)",
                      i);
-        if (o->dequantize)
+        if (o->dequantize && !m->quant.present)
             add_line(err, &count, m, o->dequantize_pos,
                      "outputs[%zu].dequantize: not supported yet (dequantization needs "
                      "quantization)",
@@ -1292,10 +1292,6 @@ int synap_meta_check_supported(const struct synap_meta *m, struct synap_err *err
                      "security stage)",
                      i);
     }
-    if (m->quant.present)
-        add_line(err, &count, m, m->quant.pos,
-                 "quantization: not supported yet (quantization arrives with the quantization "
-                 "stage)");
     if (m->delegate && *m->delegate_options)
         add_line(err, &count, m, m->delegate_pos,
                  "delegate: options '%s' not supported yet (no delegate takes options)",
@@ -1305,7 +1301,7 @@ int synap_meta_check_supported(const struct synap_meta *m, struct synap_err *err
             add_line(err, &count, m, m->delegate_map[i].pos,
                      "delegate: options '%s' not supported yet (no delegate takes options)",
                      m->delegate_map[i].options);
-    if (m->dequantize_outputs)
+    if (m->dequantize_outputs && !m->quant.present)
         add_line(err, &count, m, m->dequantize_outputs_pos,
                  "%s: not supported yet (dequantization needs quantization)",
                  m->priv->dequantize_key);
@@ -1390,6 +1386,144 @@ static void frag_partition(struct synap_jw *w, const struct synap_meta *m)
         /* SyNAP: no delegate key = "default" (unsupported ops fall back to cpu) */
         synap_jw_str(w, m->delegate ? m->delegate : "default");
     }
+}
+
+/* calib.json: what synap-calib needs to turn the data set into network inputs
+ * (convert-design.md §2 and lib/calib/calib.h) and nothing about types or
+ * schemes, so that changing those reuses the statistics. */
+static void frag_calib(struct synap_jw *w, const struct synap_meta *m)
+{
+    const struct synap_meta_quant *q = &m->quant;
+    synap_jw_key(w, "base_dir");
+    synap_jw_str(w, m->dir);
+    synap_jw_key(w, "dataset");
+    synap_jw_arr_begin(w);
+    for (size_t i = 0; i < q->ndataset; i++)
+        synap_jw_str(w, q->dataset[i].path);
+    synap_jw_arr_end(w);
+    if (strcmp(m->data_layout, "default")) {
+        synap_jw_key(w, "data_layout");
+        synap_jw_str(w, m->data_layout);
+    }
+    if (!m->ninputs) return;
+    synap_jw_key(w, "inputs");
+    synap_jw_arr_begin(w);
+    for (size_t i = 0; i < m->ninputs; i++) {
+        const struct synap_meta_input *in = &m->inputs[i];
+        synap_jw_obj_begin(w);
+        if (in->format) {
+            synap_jw_key(w, "format");
+            synap_jw_str(w, in->format);
+        }
+        if (in->nmeans) {
+            synap_jw_key(w, "means");
+            synap_jw_arr_begin(w);
+            for (size_t k = 0; k < in->nmeans; k++)
+                synap_jw_num(w, in->means[k]);
+            synap_jw_arr_end(w);
+        }
+        if (in->name) {
+            synap_jw_key(w, "name");
+            synap_jw_str(w, in->name);
+        }
+        if (in->has_scale) {
+            synap_jw_key(w, "scale");
+            synap_jw_num(w, in->scale);
+        }
+        synap_jw_obj_end(w);
+    }
+    synap_jw_arr_end(w);
+}
+
+/* A YAML value of quantization.options as JSON: numbers and booleans keep
+ * their type (synap-quant reads options.percentile as a number). */
+static void yaml_json(struct synap_jw *w, const struct synap_yaml_node *v)
+{
+    switch (synap_yaml_type(v)) {
+    case SYNAP_YAML_NULL:
+        synap_jw_null(w);
+        return;
+    case SYNAP_YAML_SEQ:
+        synap_jw_arr_begin(w);
+        for (size_t i = 0; i < synap_yaml_len(v); i++)
+            yaml_json(w, synap_yaml_item(v, i));
+        synap_jw_arr_end(w);
+        return;
+    case SYNAP_YAML_MAP:
+        synap_jw_obj_begin(w);
+        for (size_t i = 0; i < synap_yaml_len(v); i++) {
+            synap_jw_key(w, synap_yaml_scalar(synap_yaml_key(v, i)));
+            yaml_json(w, synap_yaml_value(v, i));
+        }
+        synap_jw_obj_end(w);
+        return;
+    case SYNAP_YAML_SCALAR:
+        break;
+    }
+    const char *s = synap_yaml_scalar(v);
+    if (!synap_yaml_quoted(v)) {
+        if (!strcmp(s, "true") || !strcmp(s, "false")) {
+            synap_jw_bool(w, s[0] == 't');
+            return;
+        }
+        char *end;
+        double d = strtod(s, &end);
+        if (*s && !*end && isfinite(d)) {
+            synap_jw_num(w, d);
+            return;
+        }
+    }
+    synap_jw_str(w, s);
+}
+
+/* quant.json: the keys of lib/quant/quant.h's options (the per-layer map as
+ * ordered [PATTERN, TYPE] pairs: later entries win). */
+static void frag_quant(struct synap_jw *w, const struct synap_meta *m)
+{
+    const struct synap_meta_quant *q = &m->quant;
+    synap_jw_key(w, "algorithm");
+    synap_jw_str(w, q->algorithm);
+    synap_jw_key(w, "data_type");
+    if (q->data_type) {
+        synap_jw_str(w, q->data_type);
+    } else {
+        synap_jw_arr_begin(w);
+        for (size_t i = 0; i < q->ndata_type_map; i++) {
+            synap_jw_arr_begin(w);
+            synap_jw_str(w, q->data_type_map[i].pattern);
+            synap_jw_str(w, q->data_type_map[i].value);
+            synap_jw_arr_end(w);
+        }
+        synap_jw_arr_end(w);
+    }
+    if (m->has_dequantize_outputs) {
+        synap_jw_key(w, "dequantize_outputs");
+        synap_jw_bool(w, m->dequantize_outputs);
+    }
+    synap_jw_key(w, "mode");
+    synap_jw_str(w, q->mode);
+    if (q->options) {
+        synap_jw_key(w, "options");
+        yaml_json(w, q->options);
+    }
+    size_t ndq = 0;
+    for (size_t i = 0; i < m->noutputs; i++)
+        ndq += m->outputs[i].has_dequantize;
+    if (ndq) {
+        synap_jw_key(w, "outputs");
+        synap_jw_arr_begin(w);
+        for (size_t i = 0; i < m->noutputs; i++) {
+            synap_jw_obj_begin(w);
+            if (m->outputs[i].has_dequantize) {
+                synap_jw_key(w, "dequantize");
+                synap_jw_bool(w, m->outputs[i].dequantize);
+            }
+            synap_jw_obj_end(w);
+        }
+        synap_jw_arr_end(w);
+    }
+    synap_jw_key(w, "scheme");
+    synap_jw_str(w, q->scheme);
 }
 
 static void frag_pack(struct synap_jw *w, const struct synap_meta *m)
@@ -1483,10 +1617,14 @@ static void frag_pack(struct synap_jw *w, const struct synap_meta *m)
 int synap_meta_fragment(const struct synap_meta *m, const char *stage, const char *target,
                         const char *out_format, char **bytes, size_t *n, struct synap_err *err)
 {
-    static const char *const stages[] = {"import", "prune", "partition", "codegen", "pack"};
+    static const char *const stages[] = {"import", "prune", "partition", "codegen",
+                                         "pack",   "calib", "quant"};
     int s = one_of(stage ? stage : "", stages, COUNT(stages));
     if (s < 0) return synap_errf(err, "no metafile fragment for stage '%s'", stage ? stage : "");
-    if (s >= 2 && (!target || !*target))
+    int targeted = s >= 2 && s <= 4;
+    if (s >= 5 && !m->quant.present)
+        return synap_errf(err, "no %s fragment: the metafile has no quantization section", stage);
+    if (targeted && (!target || !*target))
         return synap_errf(err, "the %s fragment needs a target", stage);
     if (!out_format) out_format = "synap";
     if (s == 4 && strcmp(out_format, "synap") && strcmp(out_format, "nb"))
@@ -1516,8 +1654,14 @@ int synap_meta_fragment(const struct synap_meta *m, const char *stage, const cha
         synap_jw_key(&w, "out_format");
         synap_jw_str(&w, out_format);
         break;
+    case 5:
+        frag_calib(&w, m);
+        break;
+    case 6:
+        frag_quant(&w, m);
+        break;
     }
-    if (s >= 2) {
+    if (targeted) {
         synap_jw_key(&w, "target");
         synap_jw_str(&w, target);
     }

@@ -3,11 +3,11 @@
  *
  * Every key of REFERENCE.md "Conversion metafile" and "Input preprocessing" is
  * read and checked here; messages carry "file:line:col". Keys whose stage does
- * not exist yet (quantization, inputs[].preprocess, security, dequantize) are
- * validated fully all the same; synap_meta_check_supported() then refuses the
- * ones a metafile actually uses, so nothing is ever silently ignored.
- * Layer-pattern SYNTAX is checked here; resolving patterns against a graph is
- * lib/meta/pattern.h's job (in the partition and quantization stages).
+ * not exist yet (inputs[].preprocess, security; dequantize without a
+ * quantization section) are validated fully all the same; synap_meta_check_supported() then refuses
+ * the ones a metafile actually uses, so nothing is ever silently ignored. Layer-pattern SYNTAX is
+ * checked here; resolving patterns against a graph is lib/meta/pattern.h's job (in the partition
+ * and quantization stages).
  *
  * Text substitutions, as SyNAP does them:
  *  - `${ENV:NAME}` is replaced in the whole text before YAML parsing; an unset
@@ -171,13 +171,18 @@ void synap_meta_free(struct synap_meta *m);
 
 /* 0 when the metafile uses only what the existing stages implement; otherwise
  * -1 and one line per used key, joined by '\n', e.g.
- * "m.yaml:12:1: quantization: not supported yet (quantization arrives with the
- * quantization stage)". */
+ * "m.yaml:12:1: security: not supported yet (model encryption arrives with the
+ * security stage)". */
 int synap_meta_check_supported(const struct synap_meta *m, struct synap_err *err);
 
 /* The canonical JSON fragment (compact, keys sorted) of one stage's options:
  * stage is "import", "prune", "partition", "codegen" or "pack"
- * (convert-design.md §2). target and out_format go where the stage needs them
+ * (convert-design.md §2), or with a quantization section "calib" (base_dir,
+ * the dataset globs resolved to absolute paths, data_layout, inputs' name,
+ * means, scale and format: never data_type or scheme, so that changing those
+ * keeps the statistics) and "quant" (data_type as a string or ordered
+ * [PATTERN, TYPE] pairs, scheme, mode, algorithm, options, dequantize_outputs
+ * and outputs[].dequantize). target and out_format go where the stage needs them
  * (target: partition, codegen, pack; out_format: pack; NULL out_format =
  * "synap"). A stage's bytes depend only on the keys it uses: m->model's file
  * name changes pack's bytes alone. *bytes is

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,9 +33,14 @@
 #define SYNAP_SOURCE_DIR "."
 #endif
 
-/* The stages in pipeline order: the fragment each reads and the template of its edge. */
-static const char *const stages[] = {"import", "prune", "partition", "codegen", "pack"};
-#define NSTAGES (sizeof stages / sizeof stages[0])
+/* The stages in pipeline order: the fragment each reads and the template of
+ * its edge. calib and quant run only when the metafile has a quantization
+ * section; partition then reads 30-quant.ir instead of 10-prune.ir. */
+static const char *const float_stages[] = {"import", "prune", "partition", "codegen", "pack"};
+static const char *const quant_stages[] = {"import",    "prune",   "calib", "quant",
+                                           "partition", "codegen", "pack"};
+#define NFLOAT (sizeof float_stages / sizeof float_stages[0])
+#define NQUANT (sizeof quant_stages / sizeof quant_stages[0])
 
 /* ---- a growing string ---------------------------------------------------- */
 
@@ -229,7 +235,10 @@ static int check_model(const char *model, const char *weights, struct synap_err 
 static int write_fragments(struct synap_meta *m, const char *build, const char *target,
                            const char *out_format, struct synap_err *err)
 {
-    for (size_t i = 0; i < NSTAGES; i++) {
+    int q = synap_meta_has_quantization(m);
+    const char *const *stages = q ? quant_stages : float_stages;
+    size_t nstages = q ? NQUANT : NFLOAT;
+    for (size_t i = 0; i < nstages; i++) {
         char *bytes = NULL;
         size_t n = 0;
         if (synap_meta_fragment(m, stages[i], target, out_format, &bytes, &n, err) < 0) return -1;
@@ -244,14 +253,45 @@ static int write_fragments(struct synap_meta *m, const char *build, const char *
     return 0;
 }
 
+/* calib.dataset: the files the dataset globs match now, one per line, glob
+ * by glob (rewritten only when the list changes). The calib edge depends on
+ * it: ninja's depfile names the images calibration read, so it sees an image
+ * change but not a new file appearing in a folder; this list does. Expanding
+ * the globs is all the driver does here; synap-calib expands them again
+ * itself, checks them and reports a glob that matches nothing. */
+static int write_dataset_list(const struct synap_meta *m, const char *build, struct synap_err *err)
+{
+    struct sbuf b = {0};
+    sb_puts(&b, "");
+    for (size_t i = 0; i < m->quant.ndataset; i++) {
+        const char *pat = m->quant.dataset[i].path;
+        sb_printf(&b, "# %s\n", pat);
+        if (!strcmp(pat, "random")) continue;
+        glob_t gl;
+        memset(&gl, 0, sizeof gl);
+        if (glob(pat, 0, NULL, &gl) == 0)
+            for (size_t k = 0; k < gl.gl_pathc; k++) /* glob sorts them */
+                sb_printf(&b, "%s\n", gl.gl_pathv[k]);
+        globfree(&gl);
+    }
+    char *p = path_join(build, "calib.dataset");
+    int rc = synap_file_write_atomic(p, b.s, b.n, err);
+    free(p);
+    free(b.s);
+    return rc;
+}
+
 struct ninja_vars {
     const char *tools_dir;
     const char *model;     /* absolute */
     const char *cache_dir; /* absolute, or relative to OUT/build */
     int nb;
+    int quant;   /* the metafile has a quantization section */
+    int entropy; /* ... with algorithm kl_divergence: quantization_entropy.txt */
 };
 
-static const char *const tools[] = {"import", "prune", "partition", "codegen", "pack", "dump"};
+static const char *const tools[] = {"import",    "prune",   "calib", "quant",
+                                    "partition", "codegen", "pack",  "dump"};
 
 static int check_tools(const char *tools_dir, struct synap_err *err)
 {
@@ -321,25 +361,45 @@ static int write_build_ninja(const char *build, const char *rules, const struct 
     for (size_t i = 0; outs[i]; i++)
         sb_printf(&b, " -o %s", outs[i]);
     sb_puts(&b, "\n");
+    /* synap-quant's outputs: the IR, quantization_info.yaml, and with
+     * kl_divergence quantization_entropy.txt (the number of -o decides) */
+    static const char *const q_outs[] = {"30-quant.ir", "../quantization_info.yaml", NULL};
+    static const char *const kl_outs[] = {"30-quant.ir", "../quantization_info.yaml",
+                                          "../quantization_entropy.txt", NULL};
+    const char *const *qouts = v->entropy ? kl_outs : q_outs;
+    if (v->quant) {
+        sb_puts(&b, "quant_o =");
+        for (size_t i = 0; qouts[i]; i++)
+            sb_printf(&b, " -o %s", qouts[i]);
+        sb_puts(&b, "\n");
+    }
+    sb_printf(&b, "partition_in = %s\n", v->quant ? "30-quant.ir" : "10-prune.ir");
     size_t start = b.n;
-    for (size_t i = 0; i < NSTAGES; i++)
+    const char *const *stages = v->quant ? quant_stages : float_stages;
+    size_t nstages = v->quant ? NQUANT : NFLOAT;
+    for (size_t i = 0; i < nstages; i++)
         if (append_template(&b, rules, stages[i], err) < 0) goto fail;
     if (preserve && append_template(&b, rules, "preserve", err) < 0) goto fail;
-    /* the one textual substitution: a list of paths on a build line */
-    char *text = synap_xstrdup(b.s + start);
-    b.n = start;
-    for (const char *s = text; *s;) {
-        const char *at = strstr(s, "@pack_outputs@");
-        if (!at) {
-            sb_puts(&b, s);
-            break;
+    if (preserve && v->quant && append_template(&b, rules, "preserve-quant", err) < 0) goto fail;
+    /* the textual substitutions: lists of paths on build lines */
+    static const char *const tokens[] = {"@pack_outputs@", "@quant_outputs@"};
+    for (size_t t = 0; t < 2; t++) {
+        const char *const *list = t ? qouts : outs;
+        char *text = synap_xstrdup(b.s + start);
+        b.n = start;
+        for (const char *s = text; *s;) {
+            const char *at = strstr(s, tokens[t]);
+            if (!at) {
+                sb_puts(&b, s);
+                break;
+            }
+            sb_add(&b, s, (size_t)(at - s));
+            for (size_t i = 0; list[i]; i++)
+                sb_printf(&b, "%s%s", i ? " " : "", list[i]);
+            s = at + strlen(tokens[t]);
         }
-        sb_add(&b, s, (size_t)(at - s));
-        for (size_t i = 0; outs[i]; i++)
-            sb_printf(&b, "%s%s", i ? " " : "", outs[i]);
-        s = at + strlen("@pack_outputs@");
+        free(text);
     }
-    free(text);
     char *p = path_join(build, "build.ninja");
     int rc = synap_file_write_atomic(p, b.s, b.n, err);
     free(p);
@@ -579,7 +639,15 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
     }
 
     if (write_fragments(meta, build, target->name, out_format, err) < 0) goto out;
-    struct ninja_vars vars = {.tools_dir = tools_dir, .model = model, .cache_dir = cache, .nb = nb};
+    int quant = synap_meta_has_quantization(meta);
+    int entropy = quant && !strcmp(meta->quant.algorithm, "kl_divergence");
+    if (quant && write_dataset_list(meta, build, err) < 0) goto out;
+    struct ninja_vars vars = {.tools_dir = tools_dir,
+                              .model = model,
+                              .cache_dir = cache,
+                              .nb = nb,
+                              .quant = quant,
+                              .entropy = entropy};
     if (write_build_ninja(build, o->rules_dir ? o->rules_dir : synap_rules_dir(tools_dir), &vars,
                           o->preserve, err) < 0)
         goto out;
@@ -619,6 +687,10 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
         unlink_in(o->out_dir, "model.nb");
         unlink_in(o->out_dir, "model.json");
     }
+    /* ... and so would the quantization reports of an earlier quantized convert */
+    if (!quant) unlink_in(o->out_dir, "quantization_info.yaml");
+    if (!entropy) unlink_in(o->out_dir, "quantization_entropy.txt");
+    if (!o->preserve || !quant) unlink_in(build, "30-quant.txt");
     if (!o->preserve) {
         static const char *const dumps[] = {"00-import.txt", "10-prune.txt", "50-partition.txt",
                                             "60-codegen.txt"};

@@ -87,11 +87,13 @@ meta_error "unknown top-level key" \
   "Error: $B:1:1: unknown key 'delegates' at the top level; valid keys: inputs, outputs, quantization, delegate, data_layout, input_format, output_format, dequantize_outputs, denormalize_outputs, security, optimize, custom" \
   "delegates: npu
 "
-meta_error "quantization not supported yet" \
-  "Error: $B:1:1: quantization: not supported yet (quantization arrives with the quantization stage)" \
-  "quantization:
-  data_type: uint8
-  dataset: random
+meta_error "preprocess not supported yet" \
+  "Error: $B:4:5: inputs[0].preprocess: not supported yet (preprocessing arrives with the preprocessing stage)" \
+  "inputs:
+  - name: input
+    shape: [1, 1, 8, 8]
+    preprocess:
+      type: gray
 "
 meta_error "unknown layer name in delegate" \
   "Error: synap-partition: unknown layer 'no_such_layer'; valid layers: '/Mul', '/conv1/Conv', '/Relu', '/conv2/Conv', '/Relu_1', '/pool/MaxPool', '/conv3/Conv', '/Relu_2', '/Flatten', '/fc/Gemm'" \

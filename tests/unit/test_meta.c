@@ -171,14 +171,8 @@ static void test_full(void **state)
         "preprocessing stage)\n"
         "m.yaml:27:5: outputs[0].shape: not supported yet (output shapes come from the model; "
         "nothing checks a given one yet)\n"
-        "m.yaml:28:5: outputs[0].dequantize: not supported yet (dequantization needs "
-        "quantization)\n"
         "m.yaml:30:5: outputs[0].security: not supported yet (secure outputs arrive with the "
         "security stage)\n"
-        "m.yaml:34:1: quantization: not supported yet (quantization arrives with the "
-        "quantization stage)\n"
-        "m.yaml:6:1: denormalize_outputs: not supported yet (dequantization needs "
-        "quantization)\n"
         "m.yaml:44:1: security: not supported yet (model encryption arrives with the security "
         "stage)");
     synap_meta_free(m);
@@ -222,11 +216,28 @@ static void test_full_fragments(void **state)
         "class_index_base=-1\",\"name\":\"scores\"}],\"profiling\":true,\"target\":"
         "\"VS680\"}");
     free(f);
+    /* calib: absolute globs and what turns an image into an input, no types */
+    char want[4400];
+    snprintf(want, sizeof want,
+             "{\"base_dir\":\"%s\",\"data_layout\":\"nchw\",\"dataset\":[\"%s/calib/*.png\"],"
+             "\"inputs\":[{\"format\":\"bgr fill_color=114\",\"means\":[123.675,116.28,103.53],"
+             "\"name\":\"input.1\",\"scale\":58.4}]}",
+             m->dir, m->dir);
+    assert_string_equal(f = frag(m, "calib"), want);
+    free(f);
+    /* quant: the map as ordered pairs, options typed, dequantize per output */
+    assert_string_equal(
+        f = frag(m, "quant"),
+        "{\"algorithm\":\"kl_divergence\",\"data_type\":[[\"*\",\"int8\"],[\"INPUTS\",\"int16\"],"
+        "[\"Conv_12...\",\"float16\"]],\"dequantize_outputs\":true,\"mode\":\"full\","
+        "\"options\":{\"kl_bins\":2048,\"percentile\":99.9},\"outputs\":[{\"dequantize\":true},"
+        "{}],\"scheme\":\"dynamic_fixed_point\"}");
+    free(f);
     /* the stage name and target are checked */
     char *b = NULL;
     size_t bn;
-    assert_int_equal(synap_meta_fragment(m, "quant", "VS680", NULL, &b, &bn, &err), -1);
-    assert_string_equal(err.msg, "no metafile fragment for stage 'quant'");
+    assert_int_equal(synap_meta_fragment(m, "preproc", "VS680", NULL, &b, &bn, &err), -1);
+    assert_string_equal(err.msg, "no metafile fragment for stage 'preproc'");
     assert_int_equal(synap_meta_fragment(m, "pack", "VS680", "tflite", &b, &bn, &err), -1);
     assert_string_equal(err.msg, "--out-format: invalid value 'tflite'; valid values: synap, nb");
     assert_int_equal(synap_meta_fragment(m, "codegen", NULL, NULL, &b, &bn, &err), -1);
@@ -261,6 +272,11 @@ static void test_defaults(void **state)
     assert_string_equal(f = frag(m, "pack"),
                         "{\"out_format\":\"synap\",\"profiling\":false,\"target\":\"VS680\"}");
     free(f);
+    /* no quantization section: no calib or quant fragment */
+    char *b = NULL;
+    size_t bn;
+    assert_int_equal(synap_meta_fragment(m, "quant", "VS680", NULL, &b, &bn, &err), -1);
+    assert_string_equal(err.msg, "no quant fragment: the metafile has no quantization section");
     synap_meta_free(m);
     /* an empty file and a comment-only file are the defaults too */
     m = parse("# nothing\n", &err);
@@ -304,13 +320,20 @@ static void test_real_metafiles(void **state)
     if (!m) fail_msg("%s", err.msg);
     assert_string_equal(m->quant.data_type, "uint8");
     assert_string_equal(m->quant.scheme, "default");
-    assert_int_equal(synap_meta_check_supported(m, &err), -1);
+    assert_int_equal(synap_meta_check_supported(m, &err), 0); /* quantization runs now */
     char want[4400];
+    assert_string_equal(f = frag(m, "quant"), "{\"algorithm\":\"standard\",\"data_type\":"
+                                              "\"uint8\",\"mode\":\"standard\",\"scheme\":"
+                                              "\"default\"}");
+    free(f);
+    /* the glob resolved against the metafile's folder, as written (no ..
+       folding); means/scale/format of the positional input */
     snprintf(want, sizeof want,
-             "%s:8:1: quantization: not supported yet (quantization arrives with the "
-             "quantization stage)",
-             path);
-    assert_string_equal(err.msg, want);
+             "{\"base_dir\":\"%s\",\"dataset\":[\"%s/../../../examples/digits/*.png\"],"
+             "\"inputs\":[{\"format\":\"rgb\",\"means\":[127.5,127.5,127.5],\"scale\":127.5}]}",
+             m->dir, m->dir);
+    assert_string_equal(f = frag(m, "calib"), want);
+    free(f);
     synap_meta_free(m);
 
     /* security keys from a separate file, resolved against that file */
