@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 static int check_float(struct synap_kctx *c, size_t i)
 {
@@ -485,6 +486,7 @@ static int lpnorm_run(struct synap_kctx *c)
 
 int synap_norm_infer(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_infer(c, synap_norm_infer);
     switch (c->node->op) {
     case SYNAP_OP_BATCH_NORMALIZATION:
         return batchnorm_infer(c);
@@ -505,6 +507,7 @@ int synap_norm_infer(struct synap_kctx *c)
 
 int synap_norm_run(struct synap_kctx *c)
 {
+    if (synap_q_node(c)) return synap_q_run(c);
     switch (c->node->op) {
     case SYNAP_OP_BATCH_NORMALIZATION:
         return batchnorm_run(c);

@@ -1,5 +1,6 @@
 /* Integer kernels of the NPU simulation for the elementwise, matrix,
- * activation, softmax, reduction, concatenation and resize ops; Conv and
+ * activation, softmax, reduction, concatenation, resize and
+ * BatchNormalization ops; Conv and
  * pooling have theirs in conv.c and pool.c. The family files call
  * synap_q_infer / synap_q_run when synap_q_node(c) (qmath.h has the rule).
  *
@@ -8,6 +9,12 @@
  *              s_i / (2 max(s1, s2)), summed, rescaled by
  *              2 max(s1, s2) / (2^left_shift s_out) — TFLite's AddFunc.
  *   Mul        (q1 - z1)(q2 - z2) * M, M = (float)(s1 * s2 / s_out).
+ *   Div        TFLite's int8 DIV reference (also used for uint8 and 16-bit):
+ *              v2 made positive (both signs flipped), its reciprocal by
+ *              GetReciprocal (gemmlowp's one_over_one_plus_x), v1 scaled up
+ *              by its headroom, times M = s1 / (s2 s_out), one rounding
+ *              shift. A zero divisor (UB in TFLite) gives what quantizing
+ *              +-inf / NaN gives: the type's bound, or the zero point.
  *   Gemm/MatMul with constant weights (FULLY_CONNECTED): like Conv, int32
  *              (8-bit) or int64 (int16) accumulation, int32/int64 bias.
  *   Relu/Clip  requantized by s_in / s_out, clamped to the bounds quantized
@@ -18,6 +25,14 @@
  *              in double from the dequantized input and rounded half away
  *              (NOT TFLite's int16 table method: see the report).
  *   HardSwish  8-bit: TFLite's int16 fixed-point method.
+ *   HardSigmoid (no TFLite op) clamp(alpha x + beta, 0, 1) as one affine
+ *              requantization (synap_q_affine, m = alpha s_in / s_out,
+ *              b = beta / s_out), clamped to [0, 1] quantized; 8-bit reads a
+ *              256-entry table of the same integers.
+ *   BatchNormalization (inference; no TFLite op, converters fold it) per
+ *              channel c: a = scale / sqrt(var + eps), b = B - mean a in
+ *              double from the float parameters, then synap_q_affine with
+ *              m = a s_in / s_out, b / s_out: one rounding per element.
  *   Softmax    8-bit: TFLite's reference (gemmlowp fixed-point exp with 5
  *              integer bits, 12-bit accumulation, reciprocal by Newton-
  *              Raphson); output scale 1/256, zero point -128 (int8) or 0.
@@ -99,6 +114,8 @@ struct qbin {
     int32_t lo, hi;
 };
 
+static int32_t qdiv(int32_t v1, int32_t v2, int32_t mult, int shift);
+
 static void qbin_range(void *arg, size_t begin, size_t end)
 {
     const struct qbin *q = arg;
@@ -112,9 +129,13 @@ static void qbin_range(void *arg, size_t begin, size_t end)
         int32_t r;
         if (q->op == SYNAP_OP_MUL) {
             r = synap_q_mul(synap_q_sat32((int64_t)v1 * v2), q->mo, q->so);
+        } else if (q->op == SYNAP_OP_DIV) {
+            r = qdiv(v1, v2, q->mo, q->so);
         } else {
-            int32_t x1 = synap_q_mul(synap_q_sat32((int64_t)v1 * ((int64_t)1 << q->left_shift)), q->m1, q->s1);
-            int32_t x2 = synap_q_mul(synap_q_sat32((int64_t)v2 * ((int64_t)1 << q->left_shift)), q->m2, q->s2);
+            int32_t x1 = synap_q_mul(synap_q_sat32((int64_t)v1 * ((int64_t)1 << q->left_shift)),
+                                     q->m1, q->s1);
+            int32_t x2 = synap_q_mul(synap_q_sat32((int64_t)v2 * ((int64_t)1 << q->left_shift)),
+                                     q->m2, q->s2);
             int64_t sum = q->op == SYNAP_OP_ADD ? (int64_t)x1 + x2 : (int64_t)x1 - x2;
             r = synap_q_mul(synap_q_sat32(sum), q->mo, q->so);
         }
@@ -139,6 +160,10 @@ static int qbinary_run(struct synap_kctx *c)
     if (q.op == SYNAP_OP_MUL) {
         float m = q1->scale[0] * q2->scale[0] / qo->scale[0]; /* float, as TFLite */
         synap_q_quantize_multiplier((double)m, &q.mo, &q.so);
+    } else if (q.op == SYNAP_OP_DIV) {
+        /* TFLite's div.cc: double s1 / (s2 * s_out) */
+        double m = (double)q1->scale[0] / ((double)q2->scale[0] * (double)qo->scale[0]);
+        synap_q_quantize_multiplier(m, &q.mo, &q.so);
     } else {
         q.left_shift = is16(c->out[0].dtype) ? 15 : 20;
         double twice = 2.0 * (double)(q1->scale[0] > q2->scale[0] ? q1->scale[0] : q2->scale[0]);
@@ -266,6 +291,32 @@ static int qunary_run(struct synap_kctx *c)
             }
         }
         return 0;
+    case SYNAP_OP_HARD_SIGMOID: {
+        float alpha = synap_attr_float(c->node, "alpha", 0.2f);
+        float beta = synap_attr_float(c->node, "beta", 0.5f);
+        struct synap_q_affine a;
+        if (synap_q_affine_init(&a, (double)alpha * si / so, (double)beta / so))
+            return synap_errf(c->err, "HardSigmoid: alpha %g, beta %g out of range on these scales",
+                              (double)alpha, (double)beta);
+        synap_q_act_range(qo, 0.0f, 1.0f, &lo, &hi);
+        int32_t tab[256], ilo, ihi;
+        synap_q_range(x->dtype, &ilo, &ihi);
+        if (!wide)
+            for (int32_t v = ilo; v <= ihi; v++) {
+                int64_t r = (int64_t)synap_q_affine_apply(&a, v - zi) + zo;
+                tab[v - ilo] = (int32_t)(r < lo ? lo : r > hi ? hi : r);
+            }
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v = synap_q_load(x->dtype, x->data, i);
+            if (!wide) {
+                synap_q_store(y->dtype, y->data, i, tab[v - ilo]);
+                continue;
+            }
+            int64_t r = (int64_t)synap_q_affine_apply(&a, v - zi) + zo;
+            synap_q_store(y->dtype, y->data, i, (int32_t)(r < lo ? lo : r > hi ? hi : r));
+        }
+        return 0;
+    }
     case SYNAP_OP_HARD_SWISH: {
         if (wide) return synap_errf(c->err, "integer HardSwish supports 8-bit tensors only");
         float hires = (1.0f / 128.0f) * si;
@@ -438,6 +489,118 @@ static int clz32(uint32_t x)
         n++;
     }
     return n;
+}
+
+/* ---- Div (TFLite's DivElementwise) ---------------------------------------------- */
+
+/* TFLite CountLeadingSignBits for int32. */
+static int clsb32(int32_t x)
+{
+    if (x >= 0) return clz32((uint32_t)x) - 1;
+    if (x == INT32_MIN) return 0;
+    return clz32(2u * (uint32_t)(-x) - 1u);
+}
+
+/* Rounding (half away from zero) x * 2^-e for any e; left shifts saturate. */
+static int32_t round_pot(int32_t x, int e)
+{
+    if (e <= 0) return e < -31 ? (x > 0 ? INT32_MAX : x < 0 ? INT32_MIN : 0) : sat_lshift32(x, -e);
+    if (e <= 31) return synap_q_rdbpot(x, e);
+    if (e > 62) return 0;
+    uint64_t mag = x < 0 ? (uint64_t)0 - (uint64_t)(int64_t)x : (uint64_t)x;
+    mag = (mag + ((uint64_t)1 << (e - 1))) >> e;
+    return x < 0 ? -(int32_t)mag : (int32_t)mag;
+}
+
+/* (v1 / v2) * mult * 2^(shift - 31), TFLite's integer DIV; v2 == 0 gives
+ * the int32 bound of v1's sign (the caller saturates it). */
+static int32_t qdiv(int32_t v1, int32_t v2, int32_t mult, int shift)
+{
+    if (v2 == 0) return v1 > 0 ? INT32_MAX : v1 < 0 ? INT32_MIN : 0;
+    if (v2 < 0) { /* |v1|, |v2| < 2^17: no overflow */
+        v1 = -v1;
+        v2 = -v2;
+    }
+    /* GetReciprocal(v2, 31, &recip_shift) */
+    int hp1 = clz32((uint32_t)v2);
+    int recip_shift = 31 - hp1;
+    int32_t inv = one_over_one_plus_x((int32_t)(((uint32_t)v2 << hp1) - (1u << 31)));
+    int headroom = clsb32(v1);
+    int32_t unscaled = synap_q_srdhm((int32_t)((int64_t)v1 * ((int64_t)1 << headroom)), inv);
+    int total_shift = shift - recip_shift - headroom;
+    return round_pot(synap_q_srdhm(unscaled, mult), -total_shift);
+}
+
+/* ---- BatchNormalization (per-channel affine requantization) ---------------------- */
+
+struct qbn {
+    struct synap_kctx *c;
+    int64_t ch, sp;
+    double eps;
+    int32_t zi, zo, lo, hi;
+    float si, so;
+};
+
+static void qbn_planes(void *arg, size_t begin, size_t end)
+{
+    const struct qbn *j = arg;
+    const struct synap_value *in = j->c->in;
+    struct synap_value *y = &j->c->out[0];
+    for (size_t p = begin; p < end; p++) {
+        int64_t ch = (int64_t)p % j->ch;
+        /* the float kernel's folding (norm.c), in double */
+        double a = synap_ld(&in[1], ch) / sqrt(synap_ld(&in[4], ch) + j->eps);
+        double b = synap_ld(&in[2], ch) - synap_ld(&in[3], ch) * a;
+        struct synap_q_affine af;
+        if (synap_q_affine_init(&af, a * j->si / j->so, b / j->so)) /* checked in run */
+            af = (struct synap_q_affine){0, 0, 0};
+        int64_t base = (int64_t)p * j->sp;
+        for (int64_t i = 0; i < j->sp; i++) {
+            int32_t v = synap_q_load(in[0].dtype, in[0].data, base + i) - j->zi;
+            int64_t r = (int64_t)synap_q_affine_apply(&af, v) + j->zo;
+            synap_q_store(y->dtype, y->data, base + i,
+                          (int32_t)(r < j->lo   ? j->lo
+                                    : r > j->hi ? j->hi
+                                                : r));
+        }
+    }
+}
+
+static int qbn_run(struct synap_kctx *c)
+{
+    const struct synap_value *x = &c->in[0];
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
+    if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
+    if (c->nin != 5 || synap_attr_int(c->node, "training_mode", 0) != 0)
+        return synap_errf(c->err, "integer BatchNormalization: inference with 5 inputs only");
+    for (size_t i = 1; i < 5; i++)
+        if (!synap_dtype_is_float(c->in[i].dtype) || synap_q_in(c, i))
+            return synap_errf(c->err,
+                              "integer BatchNormalization: input %zu must be float (the "
+                              "parameters are folded into the requantization)",
+                              i);
+    if (x->rank < 2) return synap_errf(c->err, "integer BatchNormalization: rank < 2");
+    struct qbn j = {.c = c, .ch = x->dims[1], .sp = 1, .si = qi->scale[0], .so = qo->scale[0]};
+    j.eps = synap_attr_float(c->node, "epsilon", 1e-5f);
+    j.zi = qi->zero_point[0];
+    j.zo = qo->zero_point[0];
+    synap_q_range(c->out[0].dtype, &j.lo, &j.hi);
+    for (int d = 2; d < x->rank; d++)
+        j.sp *= x->dims[d];
+    for (int64_t ch = 0; ch < j.ch; ch++) {
+        double a = synap_ld(&c->in[1], ch) / sqrt(synap_ld(&c->in[4], ch) + j.eps);
+        double b = synap_ld(&c->in[2], ch) - synap_ld(&c->in[3], ch) * a;
+        struct synap_q_affine af;
+        if (synap_q_affine_init(&af, a * j.si / j.so, b / j.so))
+            return synap_errf(c->err,
+                              "integer BatchNormalization: channel %lld: scale %g, offset %g "
+                              "out of range on these scales",
+                              (long long)ch, a, b);
+    }
+    int64_t planes = x->dims[0] * j.ch;
+    if (planes > 0)
+        synap_pool_for(c->pool, (size_t)planes, (size_t)(4096 / (j.sp + 1)) + 1, qbn_planes, &j);
+    return 0;
 }
 
 static int qsoftmax_run(struct synap_kctx *c)
@@ -674,13 +837,16 @@ int synap_q_infer(struct synap_kctx *c, synap_kernel_fn float_infer)
     case SYNAP_OP_ADD:
     case SYNAP_OP_SUB:
     case SYNAP_OP_MUL:
+    case SYNAP_OP_DIV:
     case SYNAP_OP_IDENTITY:
     case SYNAP_OP_RELU:
     case SYNAP_OP_CLIP:
     case SYNAP_OP_LEAKY_RELU:
     case SYNAP_OP_SIGMOID:
     case SYNAP_OP_TANH:
+    case SYNAP_OP_HARD_SIGMOID:
     case SYNAP_OP_HARD_SWISH:
+    case SYNAP_OP_BATCH_NORMALIZATION:
     case SYNAP_OP_SOFTMAX:
     case SYNAP_OP_REDUCE_MEAN:
     case SYNAP_OP_CONCAT:
@@ -710,7 +876,10 @@ int synap_q_run(struct synap_kctx *c)
     case SYNAP_OP_ADD:
     case SYNAP_OP_SUB:
     case SYNAP_OP_MUL:
+    case SYNAP_OP_DIV:
         return qbinary_run(c);
+    case SYNAP_OP_BATCH_NORMALIZATION:
+        return qbn_run(c);
     case SYNAP_OP_GEMM:
     case SYNAP_OP_MATMUL:
         return qfc_run(c);

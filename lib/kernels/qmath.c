@@ -295,3 +295,30 @@ void synap_q_requantize(enum synap_dtype tin, const void *src, const struct syna
         synap_q_store(tout, dst, i, synap_q_sat32((int64_t)synap_q_mul(d, m, sh) + zo));
     }
 }
+
+int synap_q_affine_init(struct synap_q_affine *a, double m, double b)
+{
+    if (!isfinite(m) || !isfinite(b) || fabs(m) >= 2147483648.0) return -1;
+    int32_t mult;
+    int shift;
+    synap_q_quantize_multiplier(m, &mult, &shift);
+    if (shift > 31) return -1;
+    a->mult = mult;
+    a->rshift = mult == 0 ? 0 : 31 - shift;
+    /* b on the same grid; beyond 2^61 every int32 v * mult saturates the
+     * result anyway, so the clamp keeps the int64 sum exact */
+    double off = round(ldexp(b, a->rshift));
+    const double cap = 2305843009213693952.0; /* 2^61 */
+    a->off = off > cap ? (int64_t)1 << 61 : off < -cap ? -((int64_t)1 << 61) : (int64_t)off;
+    return 0;
+}
+
+int32_t synap_q_affine_apply(const struct synap_q_affine *a, int32_t v)
+{
+    int64_t t = (int64_t)v * a->mult + a->off; /* |t| < 2^62 + 2^61 */
+    if (a->rshift == 0) return synap_q_sat32(t);
+    uint64_t mag = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
+    mag = (mag + ((uint64_t)1 << (a->rshift - 1))) >> a->rshift;
+    int64_t r = (int64_t)mag; /* < 2^62 */
+    return synap_q_sat32(t < 0 ? -r : r);
+}

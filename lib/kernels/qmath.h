@@ -30,7 +30,7 @@
  * product s_in * s_w[c] / s_out (TFLite's PopulateConvolutionQuantization
  * Params). Per-op methods are documented in the kernels (conv.c, matmul.c,
  * binary.c, pool.c, reduce.c, unary.c, softmax.c, movement.c, resize.c,
- * quant.c).
+ * quant.c; Div, HardSigmoid and BatchNormalization in qkernels.c).
  *
  * Dispatch: a node runs an integer kernel when its input 0 tensor has an
  * integer dtype and a quant record (synap_q_node). Its output dtype and
@@ -112,6 +112,20 @@ void synap_q_act_range(const struct synap_quant *out, float flo, float fhi, int3
 void synap_q_requantize(enum synap_dtype tin, const void *src, const struct synap_quant *qin,
                         enum synap_dtype tout, void *dst, const struct synap_quant *qout,
                         int64_t n);
+/* An affine requantization y = round(m * v + b), v an integer (|v| < 2^31),
+ * m and b real, with ONE rounding (half away from zero): m is quantized as
+ * TFLite's QuantizeMultiplier (mult, shift) and applied in int64 together
+ * with b held on the same 2^-(31 - shift) grid. Kernels with no TFLite
+ * counterpart that are a per-element (or per-channel) affine map use it:
+ * BatchNormalization, HardSigmoid. The result saturates to int32. */
+struct synap_q_affine {
+    int64_t mult, off;
+    int rshift;
+};
+/* Fails (returns -1) when |m| >= 2^31 or m, b are not finite. */
+int synap_q_affine_init(struct synap_q_affine *a, double m, double b);
+int32_t synap_q_affine_apply(const struct synap_q_affine *a, int32_t v);
+
 /* Same parameters (scale bits and zero point) on two per-tensor records. */
 bool synap_q_same(const struct synap_quant *a, const struct synap_quant *b);
 

@@ -703,13 +703,21 @@ static const char *integer_reason(const struct synap_graph *g, const struct syna
         return b16 ? "integer HardSwish supports 8-bit tensors only" : NULL;
     case SYNAP_OP_SOFTMAX:
         return b16 ? "integer Softmax supports 8-bit tensors only" : NULL;
+    case SYNAP_OP_BATCH_NORMALIZATION:
+        if (synap_attr_int(n, "training_mode", 0)) return "training_mode = 1";
+        if (n->ninputs != 5) return "integer BatchNormalization needs 5 inputs";
+        for (size_t k = 1; k < 5; k++)
+            if (!is_const(g, n->inputs[k])) return "BatchNormalization parameters are not constant";
+        return NULL;
     case SYNAP_OP_ADD:
     case SYNAP_OP_SUB:
     case SYNAP_OP_MUL:
+    case SYNAP_OP_DIV:
     case SYNAP_OP_IDENTITY:
     case SYNAP_OP_RELU:
     case SYNAP_OP_LEAKY_RELU:
     case SYNAP_OP_SIGMOID:
+    case SYNAP_OP_HARD_SIGMOID:
     case SYNAP_OP_TANH:
     case SYNAP_OP_REDUCE_MEAN:
     case SYNAP_OP_CONCAT:

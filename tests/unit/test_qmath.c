@@ -706,6 +706,215 @@ static void test_unary_random(void **state)
     }
 }
 
+/* ---- Div (TFLite's DIV), HardSigmoid and BatchNormalization --------------------- */
+
+static void div_random(enum synap_dtype t, int const_divisor)
+{
+    struct qg q;
+    qg_new(&q);
+    int64_t ad[3] = {2, 3, 4}, bd[2] = {1, 4};
+    char a[48], b[8], y[48];
+    int32_t lo, hi;
+    synap_q_range(t, &lo, &hi);
+    fill(t, a, 24, lo, hi);
+    float sa = 0.07f, sb = 0.03f, sy = 0.09f;
+    int32_t za = t == U8 ? 128 : t == I8 ? 5 : 0, zb = t == U8 ? 10 : t == I8 ? -100 : 0;
+    int32_t zy = t == U8 ? 120 : t == I8 ? -3 : 0;
+    if (t == I16) sa = 0.0007f, sb = 0.0003f, sy = 0.0009f;
+    /* divisors away from zero, both signs unless the zero point forbids */
+    for (int i = 0; i < 4; i++) {
+        int32_t v = rnd(lo, hi);
+        if (abs(v - zb) < (t == I16 ? 3000 : 30))
+            v = zb + (t == U8 ? 30 + i : (i & 1 ? 30 : -30) * (t == I16 ? 100 : 1));
+        synap_q_store(t, b, i, v);
+    }
+    uint32_t in[2] = {qt(&q, t, 3, ad, a, sa, za),
+                      qt(&q, t, 2, bd, const_divisor ? b : NULL, sb, zb)};
+    uint32_t out = qt(&q, t, 3, ad, NULL, sy, zy);
+    qnode(&q, SYNAP_OP_DIV, 2, in, out);
+    if (!const_divisor) { /* feed the divisor through an Identity from a constant */
+        uint32_t bc = qt(&q, t, 2, bd, b, sb, zb);
+        qnode(&q, SYNAP_OP_IDENTITY, 1, &bc, in[1]);
+        /* nodes run in order: move the Identity first */
+        struct synap_node tmp = q.g->nodes[0];
+        q.g->nodes[0] = q.g->nodes[1];
+        q.g->nodes[1] = tmp;
+    }
+    assert_int_equal(qrun(&q, out, y, sizeof y), 0);
+    int32_t ref[24];
+    for (int i = 0; i < 24; i++) {
+        double x1 = deq(t, a, (size_t)i, sa, za), x2 = deq(t, b, (size_t)(i % 4), sb, zb);
+        ref[i] = qref(x1 / x2, sy, zy, t);
+    }
+    within_one_lsb(t, y, ref, 24);
+    synap_graph_free(q.g);
+}
+
+static void test_div(void **state)
+{
+    (void)state;
+    /* golden, int8, all scales 1, zero points 0. 7/2 = 3.5 -> 4 but -7/2 ->
+     * -3: TFLite's reciprocal of 2 is a hair under 1/2, so the first doubling
+     * high multiply rounds +7 back up but leaves -7 at -3.4999999963.
+     * 100/-3 = -33.3 -> -33; 127/1 = 127; -128/-1 = 128 saturates to 127;
+     * 5/0 and -5/0 saturate (+-inf), 0/0 gives the zero point (NaN). */
+    struct qg q;
+    qg_new(&q);
+    int64_t d[1] = {8};
+    int8_t a[8] = {7, -7, 100, 127, -128, 5, -5, 0}, b[8] = {2, 2, -3, 1, -1, 0, 0, 0}, y[8];
+    uint32_t in[2] = {qt(&q, I8, 1, d, a, 1.0f, 0), qt(&q, I8, 1, d, b, 1.0f, 0)};
+    uint32_t out = qt(&q, I8, 1, d, NULL, 1.0f, 0);
+    qnode(&q, SYNAP_OP_DIV, 2, in, out);
+    assert_int_equal(qrun(&q, out, y, sizeof y), 0);
+    int8_t want[8] = {4, -3, -33, 127, 127, 127, -128, 0};
+    assert_memory_equal(y, want, 8);
+    synap_graph_free(q.g);
+
+    /* golden, uint8 by a constant 6 (PP-OCR's x / 6): scales 0.1 / (6/255)
+     * / 0.02, zero points 0: q/6 * 0.1 / 0.02 = 5q/6 */
+    qg_new(&q);
+    int64_t d4[1] = {4}, d0[1] = {1};
+    uint8_t x[4] = {0, 3, 6, 255}, six = 255, yu[4];
+    uint32_t in2[2] = {qt(&q, U8, 1, d4, x, 0.1f, 0), qt(&q, U8, 1, d0, &six, 6.0f / 255, 0)};
+    out = qt(&q, U8, 1, d4, NULL, 0.02f, 0);
+    qnode(&q, SYNAP_OP_DIV, 2, in2, out);
+    assert_int_equal(qrun(&q, out, yu, sizeof yu), 0);
+    uint8_t wantu[4] = {0, 3, 5, 213}; /* 2.5 -> 3, 5, 212.5 -> 213 */
+    assert_memory_equal(yu, wantu, 4);
+    synap_graph_free(q.g);
+
+    enum synap_dtype ts[3] = {U8, I8, I16};
+    for (int i = 0; i < 3; i++) {
+        div_random(ts[i], 1);
+        div_random(ts[i], 0);
+    }
+}
+
+static void hsig_run(enum synap_dtype t, float si, int32_t zi, float so, int32_t zo, const void *x,
+                     size_t n, void *y, float alpha, float beta)
+{
+    struct qg q;
+    qg_new(&q);
+    int64_t d[1] = {(int64_t)n};
+    uint32_t xi = qt(&q, t, 1, d, x, si, zi), out = qt(&q, t, 1, d, NULL, so, zo);
+    struct synap_node *nd = qnode(&q, SYNAP_OP_HARD_SIGMOID, 1, &xi, out);
+    synap_node_set_float(q.g, nd, "alpha", alpha);
+    synap_node_set_float(q.g, nd, "beta", beta);
+    assert_int_equal(qrun(&q, out, y, 1024), 0);
+    synap_graph_free(q.g);
+}
+
+static void test_hard_sigmoid(void **state)
+{
+    (void)state;
+    /* golden, int8, s_in 0.25, s_out 1/256 zp -128, ONNX's defaults
+     * (0.2, 0.5): x = -4 -> 0.5 - 0.8 < 0 -> -128; x = 0 -> 0.5 -> 0;
+     * x = 0.25 -> 0.55 * 256 = 140.8 -> 141 - 128 = 13; x = 2.5 -> 1.0 -> 256
+     * saturates 127; x = -0.5 -> 0.4 * 256 = 102.4 -> -26 */
+    int8_t x[5] = {-16, 0, 1, 10, -2}, y[1024];
+    hsig_run(I8, 0.25f, 0, 1.0f / 256, -128, x, 5, y, 0.2f, 0.5f);
+    int8_t want[5] = {-128, 0, 13, 127, -26};
+    assert_memory_equal(y, want, 5);
+    /* PP-OCR's HardSigmoid(alpha 1/6): uint8, 1/6 * 0.5 + 0.5 on s_out 1/255 */
+    uint8_t xu[2] = {1, 200}, yu[1024];
+    hsig_run(U8, 0.5f, 0, 1.0f / 255, 0, xu, 2, yu, 1.0f / 6, 0.5f);
+    /* 0.5/6 + 0.5 = 0.58333 * 255 = 148.75 -> 149; 100/6 + .5 > 1 -> 255 */
+    assert_int_equal(yu[0], 149);
+    assert_int_equal(yu[1], 255);
+
+    /* every 8-bit value, and random int16, against float-then-quantize */
+    enum synap_dtype ts[3] = {U8, I8, I16};
+    for (int k = 0; k < 3; k++) {
+        enum synap_dtype t = ts[k];
+        char xs[512], ys[1024];
+        int32_t lo, hi;
+        synap_q_range(t, &lo, &hi);
+        if (t == I16)
+            fill(t, xs, 256, -32768, 32767);
+        else
+            for (int i = 0; i < 256; i++)
+                synap_q_store(t, xs, i, lo + i);
+        float si = t == I16 ? 0.0003f : 0.06f, so = t == I16 ? 1.0f / 40000 : 1.0f / 200;
+        int32_t zi = t == U8 ? 130 : t == I8 ? -6 : 0, zo = t == U8 ? 20 : t == I8 ? -100 : -20000;
+        hsig_run(t, si, zi, so, zo, xs, 256, ys, 1.0f / 6, 0.5f);
+        int32_t ref[256];
+        for (int i = 0; i < 256; i++) {
+            double v = deq(t, xs, (size_t)i, si, zi) / 6 + 0.5;
+            ref[i] = qref(v < 0 ? 0 : v > 1 ? 1 : v, so, zo, t);
+        }
+        within_one_lsb(t, ys, ref, 256);
+    }
+}
+
+static void bn_case(enum synap_dtype t, int64_t nb, const void *x, float si, int32_t zi, float so,
+                    int32_t zo, const float *sc, const float *bb, const float *mean,
+                    const float *var, void *y)
+{
+    struct qg q;
+    qg_new(&q);
+    int64_t d[4] = {nb, 3, 2, 5}, pd[1] = {3};
+    uint32_t in[5] = {qt(&q, t, 4, d, x, si, zi), qt(&q, F32, 1, pd, sc, 0, 0),
+                      qt(&q, F32, 1, pd, bb, 0, 0), qt(&q, F32, 1, pd, mean, 0, 0),
+                      qt(&q, F32, 1, pd, var, 0, 0)};
+    uint32_t out = qt(&q, t, 4, d, NULL, so, zo);
+    struct synap_node *n = qnode(&q, SYNAP_OP_BATCH_NORMALIZATION, 5, in, out);
+    synap_node_set_float(q.g, n, "epsilon", 1e-3f);
+    assert_int_equal(qrun(&q, out, y, 1024), 0);
+    synap_graph_free(q.g);
+}
+
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    /* golden, int8, scales 1 in and 0.5 out, zero points 0 and 1, eps 1e-3:
+     * channel 0 a = 2/sqrt(1) (var 0.999), b = 1 - 0*2: y = 2x + 1;
+     * channel 1 a = -1 (var 3.999, scale -2), b = 0.5 - 1*(-1) = 1.5: y = 1.5 - x;
+     * channel 2 a = 0.5 (var 15.999), b = 0: y = x/2. Output q = 2y + 1. */
+    float sc[3] = {2, -2, 2}, bb[3] = {1, 0.5f, 0}, mean[3] = {0, 1, 0},
+          var[3] = {0.999f, 3.999f, 15.999f};
+    int8_t x[30], y[1024];
+    for (int i = 0; i < 30; i++)
+        x[i] = (int8_t)(i % 10 * 7 - 30); /* -30 .. 33 */
+    bn_case(I8, 1, x, 1.0f, 0, 0.5f, 1, sc, bb, mean, var, y);
+    for (int i = 0; i < 30; i++) {
+        int c = i / 10;
+        double v = x[i], yv = c == 0 ? 2 * v + 1 : c == 1 ? 1.5 - v : v / 2;
+        double r = round(2 * yv) + 1; /* exact halves occur only on channel 2 */
+        int32_t want = r > 127 ? 127 : r < -128 ? -128 : (int32_t)r;
+        if (abs(y[i] - want) > 0) {
+            /* parameters are float32: var 0.999 + 1e-3 is not exactly 1 */
+            double a = (double)sc[c] / sqrt((double)var[c] + (double)1e-3f);
+            double b = (double)bb[c] - (double)mean[c] * a;
+            fail_msg("element %d: got %d, want %d (a %.9g b %.9g)", i, y[i], want, a, b);
+        }
+    }
+    /* random data, every type, two images, against float-then-quantize */
+    enum synap_dtype ts[3] = {U8, I8, I16};
+    for (int k = 0; k < 3; k++) {
+        enum synap_dtype t = ts[k];
+        char xs[120], ys[1024];
+        int32_t lo, hi;
+        synap_q_range(t, &lo, &hi);
+        fill(t, xs, 60, lo, hi);
+        float si = t == I16 ? 0.0005f : 0.05f, so = t == I16 ? 0.0007f : 0.07f;
+        int32_t zi = t == U8 ? 120 : t == I8 ? 7 : 0, zo = t == U8 ? 100 : t == I8 ? -10 : 0;
+        float rsc[3] = {0.8f, -1.3f, 0.05f}, rb[3] = {0.3f, -0.2f, 1.1f},
+              rm[3] = {0.1f, -0.4f, 2.0f}, rv[3] = {0.5f, 2.0f, 0.01f};
+        if (t == I16)
+            for (int c = 0; c < 3; c++)
+                rb[c] *= 0.01f, rm[c] *= 0.01f;
+        bn_case(t, 2, xs, si, zi, so, zo, rsc, rb, rm, rv, ys);
+        int32_t ref[60];
+        for (int i = 0; i < 60; i++) {
+            int c = i / 10 % 3;
+            double a = (double)rsc[c] / sqrt((double)rv[c] + (double)1e-3f);
+            double v = (deq(t, xs, (size_t)i, si, zi) - rm[c]) * a + rb[c];
+            ref[i] = qref(v, so, zo, t);
+        }
+        within_one_lsb(t, ys, ref, 60);
+    }
+}
+
 /* ---- Softmax ------------------------------------------------------------------------- */
 
 static void test_softmax_random(void **state)
@@ -930,6 +1139,9 @@ int main(void)
         cmocka_unit_test(test_pool_golden_and_random),
         cmocka_unit_test(test_mean_random),
         cmocka_unit_test(test_unary_random),
+        cmocka_unit_test(test_div),
+        cmocka_unit_test(test_hard_sigmoid),
+        cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_softmax_random),
         cmocka_unit_test(test_concat_requantizes),
         cmocka_unit_test(test_pad_uses_zero_point),
