@@ -335,8 +335,9 @@ out:
 
 static const struct synap_stage_desc desc = {
     .name = "import",
-    .summary = "Imports an ONNX model (opsets 6-18) or a float TFLite model into the synap IR,\n"
-               "with shape inference and constant folding.",
+    .summary = "Imports an ONNX model (opsets 6-18) or a TFLite model (float, float16 weights\n"
+               "or pre-quantized uint8/int8/int16, kept quantized) into the synap IR, with\n"
+               "shape inference and constant folding.",
     .min_inputs = 1,
     .max_inputs = 1,
     .noutputs = 1,
