@@ -1391,6 +1391,31 @@ static void frag_partition(struct synap_jw *w, const struct synap_meta *m)
 /* calib.json: what synap-calib needs to turn the data set into network inputs
  * (convert-design.md §2 and lib/calib/calib.h) and nothing about types or
  * schemes, so that changing those reuses the statistics. */
+/* An input's format, means, name and scale, in key order: the part of the
+ * calib and pack fragments that describes how pixels are normalized. */
+static void input_norm_keys(struct synap_jw *w, const struct synap_meta_input *in)
+{
+    if (in->format) {
+        synap_jw_key(w, "format");
+        synap_jw_str(w, in->format);
+    }
+    if (in->nmeans) {
+        synap_jw_key(w, "means");
+        synap_jw_arr_begin(w);
+        for (size_t k = 0; k < in->nmeans; k++)
+            synap_jw_num(w, in->means[k]);
+        synap_jw_arr_end(w);
+    }
+    if (in->name) {
+        synap_jw_key(w, "name");
+        synap_jw_str(w, in->name);
+    }
+    if (in->has_scale) {
+        synap_jw_key(w, "scale");
+        synap_jw_num(w, in->scale);
+    }
+}
+
 static void frag_calib(struct synap_jw *w, const struct synap_meta *m)
 {
     const struct synap_meta_quant *q = &m->quant;
@@ -1411,25 +1436,7 @@ static void frag_calib(struct synap_jw *w, const struct synap_meta *m)
     for (size_t i = 0; i < m->ninputs; i++) {
         const struct synap_meta_input *in = &m->inputs[i];
         synap_jw_obj_begin(w);
-        if (in->format) {
-            synap_jw_key(w, "format");
-            synap_jw_str(w, in->format);
-        }
-        if (in->nmeans) {
-            synap_jw_key(w, "means");
-            synap_jw_arr_begin(w);
-            for (size_t k = 0; k < in->nmeans; k++)
-                synap_jw_num(w, in->means[k]);
-            synap_jw_arr_end(w);
-        }
-        if (in->name) {
-            synap_jw_key(w, "name");
-            synap_jw_str(w, in->name);
-        }
-        if (in->has_scale) {
-            synap_jw_key(w, "scale");
-            synap_jw_num(w, in->scale);
-        }
+        input_norm_keys(w, in);
         synap_jw_obj_end(w);
     }
     synap_jw_arr_end(w);
@@ -1550,25 +1557,7 @@ static void frag_pack(struct synap_jw *w, const struct synap_meta *m)
         for (size_t i = 0; i < m->ninputs; i++) {
             const struct synap_meta_input *in = &m->inputs[i];
             synap_jw_obj_begin(w);
-            if (in->format) {
-                synap_jw_key(w, "format");
-                synap_jw_str(w, in->format);
-            }
-            if (in->nmeans) {
-                synap_jw_key(w, "means");
-                synap_jw_arr_begin(w);
-                for (size_t k = 0; k < in->nmeans; k++)
-                    synap_jw_num(w, in->means[k]);
-                synap_jw_arr_end(w);
-            }
-            if (in->name) {
-                synap_jw_key(w, "name");
-                synap_jw_str(w, in->name);
-            }
-            if (in->has_scale) {
-                synap_jw_key(w, "scale");
-                synap_jw_num(w, in->scale);
-            }
+            input_norm_keys(w, in);
             if (in->security) {
                 synap_jw_key(w, "security");
                 synap_jw_str(w, in->security);
