@@ -85,165 +85,7 @@ static void uses_build(const struct synap_graph *g, struct uses *u)
         if (g->outputs[i] < g->ntensors) u->is_graph_output[g->outputs[i]] = 1;
 }
 
-/* ---- BatchNorm folding ----------------------------------------------------- */
-
-static const float *const_f32(const struct synap_graph *g, uint32_t t, int64_t nelem)
-{
-    if (t >= g->ntensors) return NULL;
-    const struct synap_tensor *ts = &g->tensors[t];
-    if (!ts->data || ts->dtype != SYNAP_DTYPE_FLOAT32 || ts->quant) return NULL;
-    int64_t ne = synap_shape_nelem(ts->rank, ts->dims);
-    if (ne < 0 || (nelem >= 0 && ne != nelem) || ts->nbytes != (size_t)ne * 4) return NULL;
-    return ts->data;
-}
-
-/* A per-output-channel constant for a bias Add on a conv output of rank
- * `rank` with `co` channels: a float32 constant broadcasting along axis 1
- * only (shape [Co,1,1], [1,Co,1,1], a single element, ...). Fills add[co]. */
-static bool channel_const(const struct synap_graph *g, uint32_t t, int rank, int64_t co,
-                          double *add)
-{
-    const float *v = const_f32(g, t, -1);
-    if (!v) return false;
-    const struct synap_tensor *ts = &g->tensors[t];
-    if (ts->rank > rank) return false;
-    int64_t ne = synap_shape_nelem(ts->rank, ts->dims);
-    for (int d = 0; d < ts->rank; d++) {
-        int axis = rank - ts->rank + d; /* numpy alignment from the right */
-        if (ts->dims[d] != 1 && !(axis == 1 && ts->dims[d] == co)) return false;
-    }
-    for (int64_t o = 0; o < co; o++)
-        add[o] = v[ne == 1 ? 0 : o];
-    return true;
-}
-
-/* Folds node `b` (a BatchNormalization, or an Add of a per-channel
- * constant: a bias exported separately) into conv node `c` when every
- * condition holds: the conv's output feeds only b, same subgraph and
- * delegate, float32 constants. Returns 1 when folded, 0 when not. */
-static int fold_one(struct synap_graph *g, const struct uses *u, size_t nt0, size_t ci, size_t bi)
-{
-    struct synap_node *c = &g->nodes[ci];
-    const struct synap_node *b = &g->nodes[bi];
-    bool bn = b->op == SYNAP_OP_BATCH_NORMALIZATION;
-    if (c->noutputs != 1 || c->ninputs < 2 || b->ninputs != (bn ? 5u : 2u) ||
-        b->outputs[0] == SYNAP_NONE)
-        return 0;
-    for (size_t j = 1; j < b->noutputs; j++)
-        if (b->outputs[j] != SYNAP_NONE) return 0;
-    if (bn && synap_attr_int(b, "training_mode", 0) != 0) return 0;
-    if (c->subgraph != b->subgraph) return 0;
-    if ((c->delegate == NULL) != (b->delegate == NULL) ||
-        (c->delegate && strcmp(c->delegate, b->delegate)))
-        return 0;
-    uint32_t y = c->outputs[0];
-    if (y >= nt0 || b->outputs[0] >= nt0 || u->nuses[y] != 1 || u->is_graph_output[y]) return 0;
-    if (bn ? b->inputs[0] != y : (b->inputs[0] != y && b->inputs[1] != y)) return 0;
-    if (c->inputs[1] >= g->ntensors) return 0;
-    const struct synap_tensor *wt = &g->tensors[c->inputs[1]];
-    if (wt->rank < 3) return 0;
-    const float *w = const_f32(g, c->inputs[1], -1);
-    if (!w) return 0;
-    bool transpose = c->op == SYNAP_OP_CONV_TRANSPOSE;
-    int64_t group = synap_attr_int(c, "group", 1);
-    if (group < 1) return 0;
-    int64_t co = transpose ? wt->dims[1] * group : wt->dims[0];
-    const struct synap_tensor *yt = &g->tensors[y], *zt = &g->tensors[b->outputs[0]];
-    if (co <= 0 || yt->rank < 2 || yt->dims[1] != co) return 0;
-    /* the folded node must produce exactly the follower's output */
-    if (zt->dtype != yt->dtype || zt->rank != yt->rank ||
-        memcmp(zt->dims, yt->dims, sizeof(int64_t) * (size_t)yt->rank))
-        return 0;
-    if (transpose && wt->dims[0] % group) return 0;
-    const float *bias = NULL;
-    if (c->ninputs >= 3 && c->inputs[2] != SYNAP_NONE) {
-        bias = const_f32(g, c->inputs[2], co);
-        if (!bias) return 0;
-    }
-    /* z = y * s + add, per output channel */
-    double *s = synap_xmalloc((size_t)co * sizeof *s),
-           *add = synap_xmalloc((size_t)co * sizeof *add);
-    bool ok = true;
-    if (bn) {
-        const float *scale = const_f32(g, b->inputs[1], co), *beta = const_f32(g, b->inputs[2], co),
-                    *mean = const_f32(g, b->inputs[3], co), *var = const_f32(g, b->inputs[4], co);
-        double eps = synap_attr_float(b, "epsilon", 1e-5f);
-        ok = scale && beta && mean && var;
-        for (int64_t o = 0; ok && o < co; o++) {
-            double d = (double)var[o] + eps;
-            ok = d > 0; /* a negative variance: leave the BN alone */
-            s[o] = ok ? scale[o] / sqrt(d) : 0;
-            add[o] = beta[o] - mean[o] * s[o];
-        }
-    } else {
-        ok = channel_const(g, b->inputs[b->inputs[0] == y ? 1 : 0], yt->rank, co, add);
-        for (int64_t o = 0; o < co; o++)
-            s[o] = 1;
-    }
-    if (!ok) {
-        free(s);
-        free(add);
-        return 0;
-    }
-    int64_t wn = synap_shape_nelem(wt->rank, wt->dims);
-    float *nw = NULL, *nb = synap_xmalloc((size_t)co * sizeof *nb);
-    if (bn) { /* a bias Add leaves the weights as they are */
-        nw = synap_xmalloc((size_t)wn * sizeof *nw);
-        if (!transpose) {
-            /* OIHW: output channel o owns a contiguous block */
-            int64_t per = wn / co;
-            for (int64_t o = 0; o < co; o++)
-                for (int64_t k = 0; k < per; k++)
-                    nw[o * per + k] = (float)(w[o * per + k] * s[o]);
-        } else {
-            /* IOHW with groups: input channel i is in group i / (Ci/group); its
-             * output channel j (of Co/group) is channel group * Co/group + j */
-            int64_t cin = wt->dims[0], cog = wt->dims[1], per = wn / (cin * cog);
-            int64_t cig = cin / group;
-            for (int64_t i = 0; i < cin; i++)
-                for (int64_t j = 0; j < cog; j++) {
-                    double f = s[(i / cig) * cog + j];
-                    for (int64_t k = 0; k < per; k++) {
-                        int64_t at = (i * cog + j) * per + k;
-                        nw[at] = (float)(w[at] * f);
-                    }
-                }
-        }
-    }
-    for (int64_t o = 0; o < co; o++)
-        nb[o] = (float)((bias ? (double)bias[o] : 0.0) * s[o] + add[o]);
-    free(s);
-    free(add);
-
-    /* new constants (add_const may move g->tensors: no tensor pointers below) */
-    char name[1024];
-    int64_t wdims[SYNAP_MAX_RANK];
-    int wrank = wt->rank;
-    memcpy(wdims, wt->dims, sizeof wdims);
-    uint32_t nwt = c->inputs[1];
-    if (nw) {
-        snprintf(name, sizeof name, "%s:weight_bnfold", c->name);
-        nwt = synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, wrank, wdims, nw,
-                                    (size_t)wn * sizeof *nw);
-    }
-    snprintf(name, sizeof name, "%s:bias_%s", c->name, bn ? "bnfold" : "addfold");
-    uint32_t nbt =
-        synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, 1, &co, nb, (size_t)co * sizeof *nb);
-    free(nw);
-    free(nb);
-    c = &g->nodes[ci];
-    b = &g->nodes[bi];
-    if (c->ninputs < 3) {
-        uint32_t *in = synap_arena_alloc(g->arena, 3 * sizeof *in);
-        in[0] = c->inputs[0];
-        c->inputs = in;
-        c->ninputs = 3;
-    }
-    c->inputs[1] = nwt;
-    c->inputs[2] = nbt;
-    c->outputs[0] = b->outputs[0];
-    return 1;
-}
+/* ---- BatchNorm folding (lib/ir/fuse.c) ------------------------------------ */
 
 int synap_codegen_fold_batchnorm(struct synap_graph *g, size_t *nfolded, size_t *nbias,
                                  struct synap_err *err)
@@ -251,50 +93,14 @@ int synap_codegen_fold_batchnorm(struct synap_graph *g, size_t *nfolded, size_t 
     if (nfolded) *nfolded = 0;
     if (nbias) *nbias = 0;
     if (synap_graph_verify(g, "codegen input", err) < 0) return -1;
-    struct uses u;
-    uses_build(g, &u);
-    unsigned char *drop = synap_xcalloc(g->nnodes ? g->nnodes : 1, 1);
-    size_t nbn = 0, nadd = 0, nt0 = g->ntensors; /* u covers the first nt0 tensors */
-    /* in node order, so a conv that took over a bias Add's output is the
-     * producer the following BatchNorm sees */
-    for (size_t bi = 0; bi < g->nnodes; bi++) {
-        const struct synap_node *b = &g->nodes[bi];
-        bool bn = b->op == SYNAP_OP_BATCH_NORMALIZATION;
-        if ((!bn && b->op != SYNAP_OP_ADD) || b->ninputs < 1) continue;
-        int64_t ci = -1;
-        for (size_t j = 0; j < (bn ? 1u : b->ninputs) && ci < 0; j++) {
-            uint32_t t = b->inputs[j];
-            if (t >= nt0 || u.producer[t] < 0) continue;
-            enum synap_op op = g->nodes[u.producer[t]].op;
-            if ((op == SYNAP_OP_CONV || op == SYNAP_OP_CONV_TRANSPOSE) && !drop[u.producer[t]])
-                ci = u.producer[t];
-        }
-        if (ci < 0) continue;
-        uint32_t z = b->outputs[0];
-        if (fold_one(g, &u, nt0, (size_t)ci, bi)) {
-            drop[bi] = 1;
-            if (z < nt0) u.producer[z] = ci;
-            if (bn)
-                nbn++;
-            else
-                nadd++;
-        }
-    }
-    uses_free(&u);
-    if (nbn + nadd) {
-        size_t w = 0;
-        for (size_t i = 0; i < g->nnodes; i++)
-            if (!drop[i]) g->nodes[w++] = g->nodes[i];
-        g->nnodes = w;
-        /* the conv's old output and the old constants are now unused */
-        synap_graph_prune_dead(g);
-    }
-    free(drop);
-    if (nfolded) *nfolded = nbn;
-    if (nbias) *nbias = nadd;
-    if (nbn + nadd && synap_graph_verify(g, "codegen (after BatchNorm folding)", err) < 0)
-        return -1;
-    return 0;
+    struct synap_fuse_stats st;
+    if (synap_graph_fuse(g, SYNAP_FUSE_BN, NULL, NULL, &st, err) < 0) return -1;
+    if (nfolded) *nfolded = st.nbn;
+    if (nbias) *nbias = st.nbias;
+    if (st.nbn + st.nbias == 0) return 0;
+    /* the conv's old output and the old constants are now unused */
+    synap_graph_prune_dead(g);
+    return synap_graph_verify(g, "codegen (after BatchNorm folding)", err) < 0 ? -1 : 0;
 }
 
 /* ---- fusion ----------------------------------------------------------------- */

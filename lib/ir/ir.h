@@ -198,6 +198,31 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err);
  * renumbers indices, keeping relative order. */
 void synap_graph_prune_dead(struct synap_graph *g);
 
+/* Graph rewrites (lib/ir/fuse.c) that keep the function and remove layers:
+ *   SYNAP_FUSE_BN        BatchNormalization (inference) and Add/Sub of a
+ *                        per-channel constant (an exported bias) after a
+ *                        Conv/ConvTranspose fold into its weights and bias;
+ *   SYNAP_FUSE_SCALE     so does a Mul by a per-channel constant;
+ *   SYNAP_FUSE_HARDSWISH x * Clip(x + 3, 0, 6) / 6 (also * 1/6) and
+ *                        x * HardSigmoid(x, 1/6, 0.5) become one HardSwish;
+ *   SYNAP_FUSE_AFFINE    x * a + b (a, b constants per channel or single,
+ *                        not after a conv) becomes one BatchNormalization.
+ * A rewrite needs the intermediate tensors to have no other use and not to
+ * be graph outputs, the nodes to share subgraph and delegate and, when
+ * `group` (one int per node) is given, the same group. The surviving node
+ * takes over the last node's output tensor, so names downstream stay; a
+ * folded conv keeps its own name, a HardSwish the last node's. Removed
+ * nodes vanish (order kept); the old tensors stay until
+ * synap_graph_prune_dead. *map (may be NULL; caller frees) gets, per
+ * remaining node, its index before the rewrite. -1 with err when the graph
+ * does not verify. */
+enum { SYNAP_FUSE_BN = 1, SYNAP_FUSE_SCALE = 2, SYNAP_FUSE_HARDSWISH = 4, SYNAP_FUSE_AFFINE = 8 };
+struct synap_fuse_stats {
+    size_t nbn, nbias, nscale, nhardswish, naffine;
+};
+int synap_graph_fuse(struct synap_graph *g, unsigned flags, const int *group, size_t **map,
+                     struct synap_fuse_stats *st, struct synap_err *err);
+
 /* Shape inference over the whole graph in node order, with constant folding
  * when `fold` is set: a node whose inputs are all constant (and Shape/Size,
  * whose output depends only on shapes) is run at import and its outputs

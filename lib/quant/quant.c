@@ -531,6 +531,7 @@ struct qctx {
     struct synap_quant_result *r;
     struct sbuf ent;
     size_t nconv;
+    size_t *id0; /* per node after fusion: its index in the float IR */
 };
 
 static void warn(struct qctx *q, const char *fmt, ...) SYNAP_PRINTF(2, 3);
@@ -624,7 +625,6 @@ static bool passthrough_op(enum synap_op op)
     switch (op) {
     case SYNAP_OP_MAX_POOL:
     case SYNAP_OP_AVERAGE_POOL:
-    case SYNAP_OP_GLOBAL_AVERAGE_POOL:
     case SYNAP_OP_GLOBAL_MAX_POOL:
     case SYNAP_OP_RESIZE:
     case SYNAP_OP_RESHAPE:
@@ -699,8 +699,6 @@ static const char *integer_reason(const struct synap_graph *g, const struct syna
             if (n->inputs[k] != SYNAP_NONE && !is_const(g, n->inputs[k]))
                 return "Clip bounds are not constant";
         return NULL;
-    case SYNAP_OP_HARD_SWISH:
-        return b16 ? "integer HardSwish supports 8-bit tensors only" : NULL;
     case SYNAP_OP_SOFTMAX:
         return b16 ? "integer Softmax supports 8-bit tensors only" : NULL;
     case SYNAP_OP_BATCH_NORMALIZATION:
@@ -718,6 +716,7 @@ static const char *integer_reason(const struct synap_graph *g, const struct syna
     case SYNAP_OP_LEAKY_RELU:
     case SYNAP_OP_SIGMOID:
     case SYNAP_OP_HARD_SIGMOID:
+    case SYNAP_OP_HARD_SWISH:
     case SYNAP_OP_TANH:
     case SYNAP_OP_REDUCE_MEAN:
     case SYNAP_OP_CONCAT:
@@ -1085,13 +1084,15 @@ static void write_info(struct qctx *q, size_t nn0, const enum synap_dtype *ntype
 {
     const struct synap_graph *g = q->g;
     struct sbuf b = {0};
-    sb_printf(&b, "# synap-quant: layer ids ('@id' patterns) are node indices of the float IR\n");
+    sb_printf(&b, "# synap-quant: layer ids ('@id' patterns) are node indices of the float IR;\n"
+                  "# layers folded into a convolution (BatchNormalization, per-channel Mul and\n"
+                  "# Add) or fused into one HardSwish before quantizing are not listed\n");
     sb_printf(&b, "layers:\n");
     for (size_t i = 0; i < g->nnodes; i++) {
         const struct synap_node *n = &g->nodes[i];
         if (i == nn0) sb_printf(&b, "conversions:\n");
         sb_printf(&b, "  - ");
-        if (i < nn0) sb_printf(&b, "id: %zu\n    ", i);
+        if (i < nn0) sb_printf(&b, "id: %zu\n    ", q->id0 ? q->id0[i] : i);
         sb_printf(&b, "name: ");
         sb_qstr(&b, n->name);
         sb_printf(&b, "\n    op: %s\n", synap_op_name(n->op));
@@ -1184,15 +1185,6 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
         write_info(&q, g->nnodes, NULL);
         return 0;
     }
-    q.st = synap_xcalloc(q.nt0 + 1, sizeof *q.st);
-    q.ntype = synap_xcalloc(q.nn0 + 1, sizeof *q.ntype);
-    q.home = synap_xcalloc(q.nt0 + 1, sizeof *q.home);
-    q.orig = synap_xcalloc(q.nt0 + 1, sizeof *q.orig);
-    q.own = synap_xcalloc(q.nt0 * 3 + 1, sizeof *q.own);
-    q.const_used = synap_xcalloc(q.nt0 + 1, 1);
-    sel = synap_xcalloc(q.nn0 + 1, 1);
-    for (size_t t = 0; t < q.nt0; t++)
-        q.home[t] = q.orig[t] = g->tensors[t].dtype;
     for (size_t i = 0; i < s->ntensors; i++) {
         const struct synap_tensor_stats *ts = &s->t[i];
         if (ts->tensor >= q.nt0 || strcmp(g->tensors[ts->tensor].name, ts->name ? ts->name : "")) {
@@ -1202,22 +1194,55 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                        ts->tensor, ts->name ? ts->name : "", ts->tensor < q.nt0 ? "'" : "",
                        ts->tensor < q.nt0 ? g->tensors[ts->tensor].name : "absent",
                        ts->tensor < q.nt0 ? "'" : "");
-            goto out;
+            return -1;
         }
-        q.st[ts->tensor] = ts;
     }
-    /* layer types */
+    /* layer types, from the rules on the graph as given */
+    int *ty = synap_xcalloc(q.nn0 + 1, sizeof *ty);
+    sel = synap_xcalloc(q.nn0 + 1, 1);
     for (size_t i = 0; i < q.nn0; i++)
-        q.ntype[i] = SYNAP_DTYPE_FLOAT32;
+        ty[i] = SYNAP_DTYPE_FLOAT32;
     for (size_t k = 0; k < o->nrules; k++) {
         if (synap_pattern_match_flags(g, o->rules[k].pattern, SYNAP_PATTERN_ALLOW_INPUTS, sel,
                                       err)) {
             synap_err_prefix(err, "data_type");
-            goto out;
+            free(ty);
+            free(sel);
+            return -1;
         }
         for (size_t i = 0; i < q.nn0; i++)
-            if (sel[i]) q.ntype[i] = o->rules[k].type;
+            if (sel[i]) ty[i] = (int)o->rules[k].type;
     }
+    /* Fold affine followers into convolutions and collapse HardSwish
+     * patterns, among layers of one type: every layer removed is a
+     * requantization less. The statistics of the tensors that stay apply
+     * unchanged (the fused layers produce the same tensors); old tensors
+     * stay in place until the final pruning, so indices still agree. */
+    size_t *map = NULL;
+    struct synap_fuse_stats fst;
+    if (synap_graph_fuse(g, SYNAP_FUSE_BN | SYNAP_FUSE_SCALE | SYNAP_FUSE_HARDSWISH | SYNAP_FUSE_AFFINE,
+                         ty, &map,
+                         &fst, err)) {
+        free(ty);
+        free(sel);
+        return -1;
+    }
+    q.nt0 = g->ntensors;
+    q.nn0 = g->nnodes;
+    q.st = synap_xcalloc(q.nt0 + 1, sizeof *q.st);
+    q.ntype = synap_xcalloc(q.nn0 + 1, sizeof *q.ntype);
+    q.home = synap_xcalloc(q.nt0 + 1, sizeof *q.home);
+    q.orig = synap_xcalloc(q.nt0 + 1, sizeof *q.orig);
+    q.own = synap_xcalloc(q.nt0 * 3 + 1, sizeof *q.own);
+    q.const_used = synap_xcalloc(q.nt0 + 1, 1);
+    for (size_t t = 0; t < q.nt0; t++)
+        q.home[t] = q.orig[t] = g->tensors[t].dtype;
+    for (size_t i = 0; i < s->ntensors; i++)
+        q.st[s->t[i].tensor] = &s->t[i];
+    for (size_t i = 0; i < q.nn0; i++)
+        q.ntype[i] = (enum synap_dtype)ty[map[i]];
+    q.id0 = map;
+    free(ty);
     for (size_t i = 0; i < q.nn0; i++) {
         const struct synap_node *n = &g->nodes[i];
         uint32_t x = n->ninputs ? n->inputs[0] : SYNAP_NONE;
@@ -1288,6 +1313,7 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
     rc = 0;
 out:
     free(q.st);
+    free(q.id0);
     free(q.ntype);
     free(q.home);
     free(q.orig);

@@ -1,0 +1,190 @@
+/* lib/ir/fuse.c: the rewrites keep the network's function (float outputs
+ * before and after within 1e-5) and remove exactly the layers they name;
+ * patterns whose intermediates have other uses, or that cross a group
+ * boundary, stay as they are. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ir/ir.h"
+#include "runtime/plan.h"
+
+static uint32_t rng_state;
+static float rnd(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+static uint32_t rconst(struct synap_graph *g, const char *name, int rank, const int64_t *dims,
+                       float lo, float hi)
+{
+    int64_t n = synap_shape_nelem(rank, dims);
+    float *v = malloc((size_t)n * sizeof *v);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = lo + (rnd() + 1.0f) * 0.5f * (hi - lo);
+    uint32_t t =
+        synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, rank, dims, v, (size_t)n * sizeof *v);
+    free(v);
+    return t;
+}
+
+static uint32_t scalar(struct synap_graph *g, const char *name, float v)
+{
+    return synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, 0, NULL, &v, sizeof v);
+}
+
+static uint32_t act(struct synap_graph *g, const char *name)
+{
+    return synap_graph_add_tensor(g, name, SYNAP_DTYPE_FLOAT32, 0, NULL);
+}
+
+static void node2(struct synap_graph *g, const char *name, enum synap_op op, uint32_t a, uint32_t b,
+                  uint32_t y)
+{
+    struct synap_node *n = synap_graph_add_node(g, name, op, b == SYNAP_NONE ? 1 : 2, 1);
+    n->inputs[0] = a;
+    if (b != SYNAP_NONE) n->inputs[1] = b;
+    n->outputs[0] = y;
+}
+
+/* x -Conv(3x3, pad 1)-> *a[c] -> +b[c] -> HardSwish as paddle2onnx writes
+ * it (Add 3, Clip 0 6, Mul, Div 6) -> *s + t (scalars) -> Conv 1x1 -> y,
+ * and the HardSigmoid form of HardSwish on the output. `extra_use` gives
+ * the Clip's output a second use (an extra graph output): that HardSwish
+ * must stay unfused. */
+static struct synap_graph *net(bool extra_use)
+{
+    rng_state = 777;
+    struct synap_graph *g = synap_graph_new();
+    int64_t xs[] = {1, 3, 6, 5}, ws[] = {4, 3, 3, 3}, c4[] = {1, 4, 1, 1}, w2s[] = {2, 4, 1, 1};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
+    uint32_t w = rconst(g, "w", 4, ws, -1, 1), a = rconst(g, "a", 4, c4, 0.5f, 2),
+             b = rconst(g, "b", 4, c4, -1, 1), w2 = rconst(g, "w2", 4, w2s, -1, 1);
+    uint32_t c = act(g, "c"), m = act(g, "m"), ab = act(g, "ab"), p3 = act(g, "p3"),
+             cl = act(g, "cl"), mm = act(g, "mm"), hs = act(g, "hs"), sm = act(g, "sm"),
+             af = act(g, "af"), y = act(g, "y"), hsig = act(g, "hsig"), out = act(g, "out");
+    struct synap_node *n = synap_graph_add_node(g, "conv", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = x, n->inputs[1] = w, n->outputs[0] = c;
+    int64_t pads[] = {1, 1, 1, 1};
+    synap_node_set_ints(g, n, "pads", pads, 4);
+    node2(g, "mul_a", SYNAP_OP_MUL, a, c, m);
+    node2(g, "add_b", SYNAP_OP_ADD, m, b, ab);
+    node2(g, "add3", SYNAP_OP_ADD, ab, scalar(g, "three", 3), p3);
+    n = synap_graph_add_node(g, "clip", SYNAP_OP_CLIP, 3, 1);
+    n->inputs[0] = p3, n->inputs[1] = scalar(g, "zero", 0), n->inputs[2] = scalar(g, "six", 6);
+    n->outputs[0] = cl;
+    node2(g, "mulx", SYNAP_OP_MUL, ab, cl, mm);
+    node2(g, "div6", SYNAP_OP_DIV, mm, scalar(g, "six2", 6), hs);
+    node2(g, "scale", SYNAP_OP_MUL, hs, scalar(g, "s", 1.5f), sm);
+    node2(g, "shift", SYNAP_OP_ADD, scalar(g, "t", -0.25f), sm, af);
+    n = synap_graph_add_node(g, "conv2", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = af, n->inputs[1] = w2, n->outputs[0] = y;
+    node2(g, "hsig", SYNAP_OP_HARD_SIGMOID, y, SYNAP_NONE, hsig);
+    synap_node_set_float(g, &g->nodes[g->nnodes - 1], "alpha", 1.0f / 6);
+    node2(g, "hswish2", SYNAP_OP_MUL, hsig, y, out);
+    uint32_t outs[2] = {out, cl};
+    g->outputs = synap_arena_alloc(g->arena, sizeof outs);
+    memcpy(g->outputs, outs, sizeof outs);
+    g->noutputs = extra_use ? 2 : 1;
+    g->inputs = synap_arena_alloc(g->arena, sizeof x);
+    g->inputs[0] = x;
+    g->ninputs = 1;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_infer(g, false, &err), 0);
+    return g;
+}
+
+static void run(const struct synap_graph *g, float *out, size_t n)
+{
+    struct synap_err err = {0};
+    struct synap_plan_opts o = {.nthreads = 1};
+    struct synap_plan *p = synap_plan_new(g, &o, &err);
+    assert_non_null(p);
+    struct synap_value *v = synap_plan_input(p, 0);
+    float *x = v->data;
+    rng_state = 99;
+    for (size_t i = 0; i < 90; i++)
+        x[i] = 4 * rnd();
+    assert_int_equal(synap_plan_run(p, &err), 0);
+    const struct synap_value *y = synap_plan_output(p, 0);
+    assert_int_equal(synap_value_nelem(y), (int64_t)n);
+    memcpy(out, y->data, n * sizeof *out);
+    synap_plan_free(p);
+}
+
+static void test_fuse_keeps_function(void **state)
+{
+    (void)state;
+    struct synap_graph *g = net(false);
+    float before[60], after[60];
+    run(g, before, 60);
+    size_t *map = NULL;
+    struct synap_fuse_stats st;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_fuse(g,
+                                      SYNAP_FUSE_BN | SYNAP_FUSE_SCALE | SYNAP_FUSE_HARDSWISH |
+                                          SYNAP_FUSE_AFFINE,
+                                      NULL, &map, &st, &err),
+                     0);
+    assert_int_equal(st.nscale, 1);
+    assert_int_equal(st.nbias, 1);
+    assert_int_equal(st.nhardswish, 2);
+    assert_int_equal(st.naffine, 1);
+    /* conv, HardSwish, BatchNormalization, conv2, HardSwish */
+    assert_int_equal(g->nnodes, 5);
+    const enum synap_op want[5] = {SYNAP_OP_CONV, SYNAP_OP_HARD_SWISH, SYNAP_OP_BATCH_NORMALIZATION,
+                                   SYNAP_OP_CONV, SYNAP_OP_HARD_SWISH};
+    const char *names[5] = {"conv", "div6", "shift", "conv2", "hswish2"};
+    const size_t ids[5] = {0, 6, 8, 9, 11};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(g->nodes[i].op, want[i]);
+        assert_string_equal(g->nodes[i].name, names[i]);
+        assert_int_equal(map[i], ids[i]);
+    }
+    free(map);
+    synap_graph_prune_dead(g);
+    assert_int_equal(synap_graph_verify(g, "fused", &err), 0);
+    run(g, after, 60);
+    for (int i = 0; i < 60; i++)
+        assert_true(fabsf(after[i] - before[i]) <= 1e-5f * (1 + fabsf(before[i])));
+    synap_graph_free(g);
+}
+
+static void test_fuse_respects_uses_and_groups(void **state)
+{
+    (void)state;
+    /* the Clip output is also a graph output: that HardSwish stays */
+    struct synap_graph *g = net(true);
+    struct synap_fuse_stats st;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_fuse(g, SYNAP_FUSE_HARDSWISH, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.nhardswish, 1);
+    assert_int_equal(g->nnodes, 11);
+    synap_graph_free(g);
+    /* groups: mul_a in another group than the conv: only the bias Add
+     * cannot fold either (its producer is then mul_a, not a conv) */
+    g = net(false);
+    int group[14] = {0};
+    group[1] = 1;
+    assert_int_equal(synap_graph_fuse(g, SYNAP_FUSE_BN | SYNAP_FUSE_SCALE, group, NULL, &st, &err),
+                     0);
+    assert_int_equal(st.nscale + st.nbias, 0);
+    assert_int_equal(g->nnodes, 12);
+    synap_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fuse_keeps_function),
+        cmocka_unit_test(test_fuse_respects_uses_and_groups),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
