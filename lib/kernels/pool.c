@@ -343,9 +343,12 @@ static int qpool_check(struct synap_kctx *c, const struct pool_shape *p)
     const struct synap_quant *qi = synap_q_in(c, 0), *qo = synap_q_out(c, 0);
     if (p->kind == POOL_LP) return synap_errf(c->err, "LpPool has no integer kernel");
     if (synap_q_per_tensor(c, qi, "input 0")) return -1;
-    if (qo && !synap_q_same(qi, qo))
+    if (qo && !synap_q_same(qi, qo) && !(p->kind == POOL_AVG && p->global))
         return synap_errf(c->err, "integer pooling needs the same scale and zero point on input "
                                   "and output (TFLite's rule)");
+    if (p->global && p->kind == POOL_AVG && !qo)
+        return synap_errf(c->err, "output 0: no quantization parameters");
+    if (qo && synap_q_per_tensor(c, qo, "output 0")) return -1;
     if (p->kind == POOL_AVG && p->count_include_pad && !p->global)
         return synap_errf(c->err, "integer AveragePool supports count_include_pad = 0 only");
     return 0;
@@ -356,7 +359,31 @@ struct qpool_args {
     enum synap_dtype tin, tout;
     const void *x;
     void *y;
+    /* GlobalAveragePool with its own output parameters: ReduceMean's rule
+     * (qkernels.c): the sum of q - zi rescaled by si / so with the integer
+     * multiplier, then divided by the count rounding half away from zero */
+    int32_t zi, zo, m;
+    int sh;
 };
+
+static void qgap_planes(void *arg, size_t begin, size_t end)
+{
+    const struct qpool_args *a = arg;
+    int64_t n = a->p->in_sp;
+    int32_t lo, hi;
+    synap_q_range(a->tout, &lo, &hi);
+    bool wide = synap_dtype_size(a->tin) > 1;
+    for (size_t pl = begin; pl < end; pl++) {
+        int64_t acc = 0;
+        for (int64_t j = 0; j < n; j++)
+            acc += synap_q_load(a->tin, a->x, (int64_t)pl * n + j) - a->zi;
+        int64_t v =
+            wide ? synap_q_mul64(acc, a->m, a->sh) : synap_q_mul(synap_q_sat32(acc), a->m, a->sh);
+        v = v > 0 ? (v + n / 2) / n : (v - n / 2) / n;
+        v += a->zo;
+        synap_q_store(a->tout, a->y, (int64_t)pl, (int32_t)(v < lo ? lo : v > hi ? hi : v));
+    }
+}
 
 static void qpool_planes(void *arg, size_t begin, size_t end)
 {
@@ -408,7 +435,7 @@ static void qpool_planes(void *arg, size_t begin, size_t end)
             } else {
                 int64_t div = p->global ? count : n;
                 if (p->count_include_pad && !p->global) div = count;
-                r = div == 0 ? 0
+                r = div == 0  ? 0
                     : acc > 0 ? synap_q_sat32((acc + div / 2) / div)
                               : synap_q_sat32((acc - div / 2) / div);
             }
@@ -422,7 +449,19 @@ static void qpool_planes(void *arg, size_t begin, size_t end)
 static int qpool_run(struct synap_kctx *c, const struct pool_shape *p)
 {
     if (qpool_check(c, p)) return -1;
-    struct qpool_args a = {p, c->in[0].dtype, c->out[0].dtype, c->in[0].data, c->out[0].data};
+    struct qpool_args a = {.p = p,
+                           .tin = c->in[0].dtype,
+                           .tout = c->out[0].dtype,
+                           .x = c->in[0].data,
+                           .y = c->out[0].data};
+    const struct synap_quant *qi = synap_q_in(c, 0), *qo = synap_q_out(c, 0);
+    if (p->global && p->kind == POOL_AVG && !synap_q_same(qi, qo)) {
+        a.zi = qi->zero_point[0];
+        a.zo = qo->zero_point[0];
+        synap_q_quantize_multiplier((double)qi->scale[0] / (double)qo->scale[0], &a.m, &a.sh);
+        if (p->planes > 0) synap_pool_for(c->pool, (size_t)p->planes, 1, qgap_planes, &a);
+        return 0;
+    }
     if (p->planes > 0) synap_pool_for(c->pool, (size_t)p->planes, 1, qpool_planes, &a);
     if (c->node->op == SYNAP_OP_MAX_POOL && c->nout > 1 && c->out[1].data)
         return synap_errf(c->err, "integer MaxPool does not produce Indices");

@@ -318,7 +318,28 @@ static int qunary_run(struct synap_kctx *c)
         return 0;
     }
     case SYNAP_OP_HARD_SWISH: {
-        if (wide) return synap_errf(c->err, "integer HardSwish supports 8-bit tensors only");
+        if (wide) {
+            /* 16 bits (TFLite has no int16 HardSwish): x * relu6(x + 3) / 6
+             * on X = q - zi with the gate in 1/256 input steps,
+             * A = clamp(256 X + T3, 0, T6), T3/T6 = 3 and 6 in those steps
+             * rounded; the int64 product X A is requantized by the one rule
+             * for int16 (synap_q_mul64) with M = si^2 / (1536 so). */
+            double t6 = 6.0 * 256 / si;
+            if (!(t6 < 1073741824.0))
+                return synap_errf(c->err, "HardSwish: input scale %g too small", (double)si);
+            int64_t T3 = llround(3.0 * 256 / si), T6 = llround(t6);
+            int32_t m;
+            int sh;
+            synap_q_quantize_multiplier((double)si * si / (1536.0 * so), &m, &sh);
+            for (int64_t i = 0; i < n; i++) {
+                int64_t X = synap_q_load(x->dtype, x->data, i) - zi;
+                int64_t A = X * 256 + T3;
+                A = A < 0 ? 0 : A > T6 ? T6 : A;
+                int64_t r = (int64_t)synap_q_mul64(X * A, m, sh) + zo;
+                synap_q_store(y->dtype, y->data, i, (int32_t)(r < lo ? lo : r > hi ? hi : r));
+            }
+            return 0;
+        }
         float hires = (1.0f / 128.0f) * si;
         int32_t m32;
         int oexp, rexp;
