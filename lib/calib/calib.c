@@ -300,6 +300,7 @@ int synap_calib_dataset_expand(const struct synap_calib_opts *o, const char *con
                           "dataset: %zu glob%s for a model of %zu input%s (one glob per input)",
                           o->nglobs, o->nglobs == 1 ? "" : "s", ninputs, ninputs == 1 ? "" : "s");
     char **lists[64];
+    const char *pats[64]; /* the globs as matched, for the messages */
     size_t counts[64] = {0};
     if (ninputs > 64) return synap_errf(err, "dataset: more than 64 model inputs");
     int rc = 0;
@@ -313,6 +314,7 @@ int synap_calib_dataset_expand(const struct synap_calib_opts *o, const char *con
             snprintf(full, n, "%s/%s", o->base_dir, pat);
             pat = full;
         }
+        pats[i] = synap_arena_strdup(a, pat);
         glob_t gl;
         memset(&gl, 0, sizeof gl);
         int g = glob(pat, 0, NULL, &gl); /* a missing folder matches nothing */
@@ -342,10 +344,14 @@ int synap_calib_dataset_expand(const struct synap_calib_opts *o, const char *con
     for (size_t i = 1; i < ninputs; i++) {
         if (counts[i] != counts[0]) {
             char l0[128], li[128];
-            return synap_errf(err, "dataset: %s: %zu file%s, %s: %zu file%s",
-                              input_label(input_names, 0, l0, sizeof l0), counts[0],
-                              counts[0] == 1 ? "" : "s", input_label(input_names, i, li, sizeof li),
-                              counts[i], counts[i] == 1 ? "" : "s");
+            struct synap_esc e0, ei;
+            return synap_errf(err,
+                              "dataset: '%s' (%s): %zu file%s, '%s' (%s): %zu file%s; every input "
+                              "needs the same number of files",
+                              synap_esc(&e0, pats[0]), input_label(input_names, 0, l0, sizeof l0),
+                              counts[0], counts[0] == 1 ? "" : "s", synap_esc(&ei, pats[i]),
+                              input_label(input_names, i, li, sizeof li), counts[i],
+                              counts[i] == 1 ? "" : "s");
         }
     }
     ds->nsamples = counts[0];

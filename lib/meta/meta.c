@@ -825,7 +825,7 @@ static int parse_quant(struct ctx *c, const struct synap_yaml_node *k,
         if (synap_yaml_type(x) == SYNAP_YAML_MAP) {
             size_t n = synap_yaml_len(x);
             struct synap_meta_rule *r = synap_arena_alloc(c->a, (n ? n : 1) * sizeof *r);
-            const char *seen8 = NULL;
+            const char *seen8 = NULL, *seen8_pattern = NULL;
             for (size_t i = 0; i < n; i++) {
                 const struct synap_yaml_node *pk = synap_yaml_key(x, i),
                                              *pv = synap_yaml_value(x, i);
@@ -844,17 +844,20 @@ static int parse_quant(struct ctx *c, const struct synap_yaml_node *k,
                 r[i].options = "";
                 r[i].pos = pos_of(pk);
                 if (!strcmp(r[i].value, "uint8") || !strcmp(r[i].value, "int8")) {
+                    /* name both patterns: the clash is often far from the line */
                     if (seen8 && strcmp(seen8, r[i].value))
-                        return synap_yaml_errf(
-                            c->y, pv, c->err,
-                            "quantization.data_type: uint8 and int8 may not be mixed");
+                        return synap_yaml_errf(c->y, pv, c->err,
+                                               "quantization.data_type: uint8 and int8 may not be "
+                                               "mixed ('%s': %s, '%s': %s)",
+                                               seen8_pattern, seen8, r[i].pattern, r[i].value);
                     seen8 = r[i].value;
+                    seen8_pattern = r[i].pattern;
                 }
                 const char *why = scheme_forbids(q->scheme, r[i].value);
                 if (why)
                     return synap_yaml_errf(c->y, scheme_node, c->err,
-                                           "quantization.scheme: %s (data_type has %s)", why,
-                                           r[i].value);
+                                           "quantization.scheme: %s (data_type maps '%s' to %s)",
+                                           why, r[i].pattern, r[i].value);
             }
             if (!n) return synap_yaml_errf(c->y, x, c->err, "quantization.data_type: empty map");
             q->data_type = NULL;

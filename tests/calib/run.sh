@@ -104,7 +104,7 @@ fails "glob matching nothing" "synap-calib: dataset '$W/none/*.jpg' (input 'x') 
 mkdir -p "$W/x" "$W/y"
 cp "$D/npy/s0.npy" "$D/npy/s1.npy" "$W/x/"
 cp "$D/npy/s0.npy" "$W/y/"
-fails "unequal counts" "synap-calib: dataset: input 'x': 2 files, input 'y': 1 file" \
+fails "unequal counts" "synap-calib: dataset: '$W/x/*.npy' (input 'x'): 2 files, '$W/y/*.npy' (input 'y'): 1 file; every input needs the same number of files" \
     "$W/two.ir" --dataset "$W/x/*.npy" --dataset "$W/y/*.npy"
 fails "one glob for two inputs" "synap-calib: dataset: 1 glob for a model of 2 inputs (one glob per input)" \
     "$W/two.ir" --dataset "$W/x/*.npy"

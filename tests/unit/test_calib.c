@@ -302,7 +302,11 @@ static void test_dataset_errors(void **state)
              "{\"base_dir\": \"%s\", \"dataset\": [\"two/x/*.npy\", \"two/y/*.npy\"]}", tmpdir);
     assert_int_equal(opts_from(json, a, &o, &err), 0);
     assert_int_equal(synap_calib_dataset_expand(&o, names, 2, a, &ds, &err), -1);
-    assert_string_equal(err.msg, "dataset: input 'x': 2 files, input 'y': 1 file");
+    snprintf(want, sizeof want,
+             "dataset: '%s/two/x/*.npy' (input 'x'): 2 files, '%s/two/y/*.npy' (input 'y'): 1 "
+             "file; every input needs the same number of files",
+             tmpdir, tmpdir);
+    assert_string_equal(err.msg, want);
     assert_int_equal(synap_calib_dataset_expand(&o, names, 1, a, &ds, &err), -1);
     assert_string_equal(err.msg, "dataset: 2 globs for a model of 1 input (one glob per input)");
     snprintf(json, sizeof json, "{\"base_dir\": \"%s\", \"dataset\": \"none/*.jpg\"}", tmpdir);

@@ -424,9 +424,10 @@ static void test_errors(void **state)
         {"quantization:\n  data_type: {'*': int16}\n  scheme: asymmetric_affine\n  dataset: "
          "random\n",
          "m.yaml:3:11: quantization.scheme: asymmetric_affine is for 8-bit types only (data_type "
-         "has int16)"},
+         "maps '*' to int16)"},
         {"quantization:\n  data_type: {'*': uint8, conv1: int8}\n  dataset: random\n",
-         "m.yaml:2:34: quantization.data_type: uint8 and int8 may not be mixed"},
+         "m.yaml:2:34: quantization.data_type: uint8 and int8 may not be mixed ('*': uint8, "
+         "'conv1': int8)"},
         {"quantization:\n  data_type: float16\n  dataset: random\n",
          "m.yaml:2:14: quantization.data_type: float16 is only allowed inside a map of layer "
          "patterns"},
