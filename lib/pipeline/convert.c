@@ -699,6 +699,32 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
     }
     rc = 0;
 out:
+    if (rc != 0 && o->out_dir && *o->out_dir && !(err->code == SYNAP_EIO && lock < 0)) {
+        /* A failed convert leaves no model behind: an earlier one in the
+         * out-dir would pass for this convert's result (ninja rebuilds the
+         * missing files, from the cache, next time). Only in an out-dir an
+         * earlier convert made (OUT/build exists), under its lock. */
+        char *b = path_join(o->out_dir, "build"), *lp = path_join(b, ".lock");
+        struct stat st;
+        int fd = lock;
+        if (fd < 0 && stat(b, &st) == 0 && S_ISDIR(st.st_mode)) {
+            fd = open(lp, O_RDWR | O_CLOEXEC);
+            if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        if (fd >= 0) {
+            static const char *const outs[] = {"model.synap",    "model.nb",
+                                               "model.json",     "model_info.txt",
+                                               "quantization_info.yaml", "quantization_entropy.txt"};
+            for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+                unlink_in(o->out_dir, outs[i]);
+            if (fd != lock) close(fd);
+        }
+        free(b);
+        free(lp);
+    }
     if (r != &dummy) {
         r->warnings = warnings.s;
         warnings.s = NULL;

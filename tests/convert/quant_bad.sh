@@ -146,7 +146,7 @@ npy_case ".npy of float64" "<f8" 1,3,16,16 \
 
 # ---- metafile errors: uint8 with int8, forbidden scheme/type pairs
 M=$W/m.yaml
-n=0 # each case in a fresh out-dir: a failed convert keeps an earlier model.synap
+n=0 # each case in a fresh out-dir
 meta_case() { # NAME MESSAGE QUANT-LINE...
   local name=$1 msg=$2
   shift 2
@@ -177,6 +177,16 @@ meta_case "dynamic_fixed_point with uint8" \
 meta_case "asymmetric_affine with int16" \
   "6:11: quantization.scheme: asymmetric_affine is for 8-bit types only (data_type is int16)" \
   "data_type: int16" "scheme: asymmetric_affine"
+
+# ---- a failed convert removes an earlier convert's model from the out-dir
+meta1 'imgs/*' "data_type: uint8"
+if good "$ONE" "$W/o-stale"; then
+  meta1 'imgs/*' "data_type: {'*': uint8, conv2: int8}"
+  bad_convert "a failed convert over an earlier one" "$ONE" "$W/o-stale" \
+    "Error: $M:5:34: quantization.data_type: uint8 and int8 may not be mixed ('*': uint8, 'conv2': int8)"
+  meta1 'imgs/*' "data_type: uint8"
+  recover "a failed convert over an earlier one" "$ONE" "$W/o-stale" "$W/ref_img"
+fi
 
 # ---- a layer pattern naming no layer (found by synap-quant, which knows the graph)
 LAYERS="'conv1', 'relu1', 'conv2', 'relu2', 'add1', 'pool1', 'conv3', 'relu3', 'gap', 'flatten', 'fc'"
