@@ -593,6 +593,17 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
     enum synap_qscheme s = act_scheme(q, type);
     synap_quant_range(st, q->o->algo, q->o->percentile, type, s, &lo, &hi, entropy);
     if (*slot) return *slot;
+    if (type_bits(type) == 16) {
+        /* Headroom: 16-bit ranges cover at least 1.5 times the data set's
+         * extremes. Real inputs exceed a data set's extremes (a global
+         * pooling has one sample per image; photos unlike the data set
+         * drive some channels further), and a clipped activation costs far
+         * more than the precision 16 bits have to spare (dynamic fixed
+         * point already has 1x..2x headroom: this only moves the tensors
+         * whose extremes sit near the top of their power of two). */
+        lo *= 1.5;
+        hi *= 1.5;
+    }
     struct synap_quant *r = qrec(q->g, s, 1, -1);
     synap_quant_params(lo, hi, type, s, &r->scale[0], &r->zero_point[0], &r->fl);
     return *slot = r;
@@ -620,11 +631,17 @@ static struct synap_quant *fixed_quant(struct qctx *q, enum synap_op op, enum sy
     return r;
 }
 
+/* Layers whose output keeps the input's parameters. GlobalAveragePool
+ * could requantize (its kernel can), but its output has one sample per
+ * image and channel: ranges calibrated on a few dozen photos clip on the
+ * next one (PP-OCR cls on text crops: logits at 1 dB instead of 15 dB), so
+ * the input's range, which always holds the mean, is kept. */
 static bool passthrough_op(enum synap_op op)
 {
     switch (op) {
     case SYNAP_OP_MAX_POOL:
     case SYNAP_OP_AVERAGE_POOL:
+    case SYNAP_OP_GLOBAL_AVERAGE_POOL:
     case SYNAP_OP_GLOBAL_MAX_POOL:
     case SYNAP_OP_RESIZE:
     case SYNAP_OP_RESHAPE:

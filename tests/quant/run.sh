@@ -49,7 +49,7 @@ done
 # ---- three outputs; kl's entropy file in SyNAP's format
 if "$QUANT" "$W/f.ir" "$W/s.stats" -o "$W/q.ir" -o "$W/info.yaml" -o "$W/ent.txt" \
     --algorithm kl_divergence &&
-    [ "$(wc -l <"$W/ent.txt")" -eq 13 ] &&
+    [ "$(wc -l <"$W/ent.txt")" -eq 12 ] &&
     ! grep -Evq '^@[a-z0-9]+:(out0|weight), (0|1)\.[0-9]{6}$' "$W/ent.txt" &&
     grep -q '^@conv2:weight, ' "$W/ent.txt" && grep -q '^@fc:out0, ' "$W/ent.txt"; then
     ok "kl entropy file"
