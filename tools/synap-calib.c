@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "calib/calib.h"
+#include "quant/quant.h"
 #include "pipeline/stage.h"
 
 /* The data set, expanded once in extra_files (so that every file is in the
@@ -57,6 +58,8 @@ static int compute(struct synap_stage_ctx *c)
     if (isatty(STDERR_FILENO)) st.opts.progress = progress;
     struct synap_calib_stats s;
     double t0 = synap_now_ms();
+    /* the graph synap-quant will quantize: equalized the same way */
+    if (synap_quant_prepare(st.g, NULL, c->err) < 0) return -1;
     if (synap_calib_run(st.g, &st.opts, &st.ds, &s, c->err) < 0) {
         if (st.bar_shown) fputc('\n', stderr);
         return -1;

@@ -1187,6 +1187,53 @@ static bool prequantized(const struct synap_graph *g)
     return false;
 }
 
+/* TFLite's fused activations: an integer layer whose output feeds only a
+ * Relu, or a Clip to [0, x], of its own type is quantized with that
+ * activation's range - the kernel's saturation then is the activation, and
+ * no step is spent on values it cuts (the activation layer requantizes
+ * nothing: same parameters on both sides). */
+static void fuse_activations(struct qctx *q)
+{
+    const struct synap_graph *g = q->g;
+    uint32_t *nuse = synap_xcalloc(q->nt0 + 1, sizeof *nuse);
+    int64_t *user = synap_xmalloc((q->nt0 + 1) * sizeof *user);
+    int64_t *prod = synap_xmalloc((q->nt0 + 1) * sizeof *prod);
+    for (size_t t = 0; t < q->nt0; t++)
+        user[t] = prod[t] = -1;
+    for (size_t i = 0; i < q->nn0; i++) {
+        const struct synap_node *n = &g->nodes[i];
+        for (size_t j = 0; j < n->ninputs; j++)
+            if (n->inputs[j] < q->nt0) {
+                nuse[n->inputs[j]]++;
+                user[n->inputs[j]] = (int64_t)i;
+            }
+        for (size_t j = 0; j < n->noutputs; j++)
+            if (n->outputs[j] < q->nt0) prod[n->outputs[j]] = (int64_t)i;
+    }
+    for (size_t k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] < q->nt0) nuse[g->outputs[k]] += 2;
+    for (size_t t = 0; t < q->nt0; t++) {
+        if (nuse[t] != 1 || prod[t] < 0 || !q->st[t]) continue;
+        size_t pi = (size_t)prod[t], ai = (size_t)user[t];
+        const struct synap_node *a = &g->nodes[ai];
+        if (!synap_dtype_is_int(q->ntype[pi]) || q->ntype[ai] != q->ntype[pi]) continue;
+        if (passthrough_op(g->nodes[pi].op) || fixed_quant(q, g->nodes[pi].op, q->ntype[pi]))
+            continue;
+        bool act = a->op == SYNAP_OP_RELU && a->ninputs == 1;
+        if (a->op == SYNAP_OP_CLIP && a->ninputs >= 2 && a->inputs[1] != SYNAP_NONE) {
+            const struct synap_tensor *lo = &g->tensors[a->inputs[1]];
+            act = lo->data && lo->dtype == SYNAP_DTYPE_FLOAT32 && lo->nbytes == 4 &&
+                  *(const float *)lo->data >= 0;
+        }
+        if (!act || a->noutputs != 1 || a->outputs[0] >= q->nt0 || !q->st[a->outputs[0]])
+            continue;
+        q->st[t] = q->st[a->outputs[0]];
+    }
+    free(nuse);
+    free(user);
+    free(prod);
+}
+
 int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                    const struct synap_quant_opts *o, struct synap_quant_result *r,
                    struct synap_err *err)
@@ -1202,6 +1249,8 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
         write_info(&q, g->nnodes, NULL);
         return 0;
     }
+    if (synap_quant_prepare(g, NULL, err) < 0) return -1;
+    q.nt0 = g->ntensors;
     for (size_t i = 0; i < s->ntensors; i++) {
         const struct synap_tensor_stats *ts = &s->t[i];
         if (ts->tensor >= q.nt0 || strcmp(g->tensors[ts->tensor].name, ts->name ? ts->name : "")) {
@@ -1275,6 +1324,7 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
             q.ntype[i] = SYNAP_DTYPE_FLOAT32;
         }
     }
+    fuse_activations(&q);
     /* mode full: graph inputs take the type of their first integer consumer */
     if (o->full)
         for (size_t k = 0; k < g->ninputs; k++) {

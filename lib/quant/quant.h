@@ -72,6 +72,13 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                    const struct synap_quant_opts *o, struct synap_quant_result *r,
                    struct synap_err *err);
 
+/* Cross-layer range equalization of conv -> [Relu] -> conv pairs
+ * (equalize.c): the float function is kept, channel ranges are balanced,
+ * the scaled tensors are renamed NAME:equalized. Idempotent. synap-calib
+ * measures the prepared graph; synap_quantize prepares its graph first, so
+ * statistics and graph agree. *nequalized (may be NULL) counts pairs. */
+int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_err *err);
+
 /* ---- building blocks, exposed for tests ------------------------------------ */
 
 /* The clipping range [*lo, *hi] of a tensor under an algorithm, for a

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ir/ir.h"
+#include "quant/quant.h"
 #include "runtime/plan.h"
 
 static uint32_t rng_state;
@@ -180,11 +181,69 @@ static void test_fuse_respects_uses_and_groups(void **state)
     synap_graph_free(g);
 }
 
+/* Equalization (lib/quant/equalize.c) on conv -> relu -> depthwise conv ->
+ * conv: the function stays, the scaled tensors are renamed, and a second
+ * pass changes nothing. */
+static void test_equalize(void **state)
+{
+    (void)state;
+    rng_state = 4242;
+    struct synap_graph *g = synap_graph_new();
+    int64_t xs[] = {1, 3, 6, 5}, w1s[] = {4, 3, 3, 3}, c4[] = {4}, wds[] = {4, 1, 3, 3},
+            w3s[] = {2, 4, 1, 1};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
+    uint32_t w1 = rconst(g, "w1", 4, w1s, -1, 1), b1 = rconst(g, "b1", 1, c4, -1, 1),
+             wd = rconst(g, "wd", 4, wds, -0.05f, 0.05f), w3 = rconst(g, "w3", 4, w3s, -3, 3);
+    /* one loud channel in conv1, one quiet one in the depthwise */
+    float *p = (float *)g->tensors[w1].data;
+    for (int k = 0; k < 27; k++)
+        p[k] *= 20;
+    uint32_t c1 = act(g, "c1"), r1 = act(g, "r1"), d = act(g, "d"), y = act(g, "y");
+    int64_t pads[] = {1, 1, 1, 1};
+    struct synap_node *n = synap_graph_add_node(g, "conv1", SYNAP_OP_CONV, 3, 1);
+    n->inputs[0] = x, n->inputs[1] = w1, n->inputs[2] = b1, n->outputs[0] = c1;
+    synap_node_set_ints(g, n, "pads", pads, 4);
+    node2(g, "relu", SYNAP_OP_RELU, c1, SYNAP_NONE, r1);
+    n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = r1, n->inputs[1] = wd, n->outputs[0] = d;
+    synap_node_set_ints(g, n, "pads", pads, 4);
+    synap_node_set_int(g, n, "group", 4);
+    n = synap_graph_add_node(g, "pw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = d, n->inputs[1] = w3, n->outputs[0] = y;
+    g->outputs = synap_arena_alloc(g->arena, sizeof y);
+    g->outputs[0] = y;
+    g->noutputs = 1;
+    g->inputs = synap_arena_alloc(g->arena, sizeof x);
+    g->inputs[0] = x;
+    g->ninputs = 1;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_infer(g, false, &err), 0);
+    float before[60], after[60];
+    run(g, before, 60);
+    size_t ne = 0;
+    assert_int_equal(synap_quant_prepare(g, &ne, &err), 0);
+    assert_int_equal(ne, 2);
+    assert_string_equal(g->tensors[c1].name, "c1:equalized");
+    assert_string_equal(g->tensors[r1].name, "r1:equalized");
+    assert_string_equal(g->tensors[d].name, "d:equalized");
+    assert_string_equal(g->tensors[y].name, "y");
+    run(g, after, 60);
+    for (int i = 0; i < 60; i++)
+        assert_true(fabsf(after[i] - before[i]) <= 1e-5f * (1 + fabsf(before[i])));
+    /* a second pass: nothing left to equalize, nothing added */
+    size_t nt = g->ntensors;
+    assert_int_equal(synap_quant_prepare(g, &ne, &err), 0);
+    assert_int_equal(ne, 0);
+    assert_int_equal(g->ntensors, nt);
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuse_keeps_function),
         cmocka_unit_test(test_fuse_respects_uses_and_groups),
+        cmocka_unit_test(test_equalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
