@@ -197,15 +197,24 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
         synap_compare_metrics(a, b, synap_value_nelem(fv), &r->cos_entire, &r->sqnr_entire);
         free(a);
         free(b);
-        /* the quantized layer: same op, output 0 standing for ft */
+        /* the quantized layer: output 0 standing for ft. synap-quant may
+         * have fused float layers into it (a conv with its BatchNorm, a
+         * HardSwish pattern): the row then names the fused layer */
         qnode[cmp->nrows] = SYNAP_NONE;
         r->qtype = synap_dtype_name(qg->tensors[qt].dtype);
         for (uint32_t j = 0; j < qg->nnodes; j++) {
             const struct synap_node *m = &qg->nodes[j];
-            if (m->op != n->op || !m->noutputs || m->outputs[0] == SYNAP_NONE) continue;
+            if (!m->noutputs || m->outputs[0] == SYNAP_NONE) continue;
+            if (m->op == SYNAP_OP_QUANTIZE_LINEAR || m->op == SYNAP_OP_DEQUANTIZE_LINEAR ||
+                m->op == SYNAP_OP_CAST)
+                continue; /* conversion layers */
             if (base_in(fg, qg->tensors[m->outputs[0]].name) == ft) {
                 qnode[cmp->nrows] = j;
                 r->qtype = synap_dtype_name(qg->tensors[m->outputs[0]].dtype);
+                if (m->op != n->op) {
+                    r->layer = m->name && *m->name ? m->name : r->layer;
+                    r->op = synap_op_name(m->op);
+                }
                 break;
             }
         }
