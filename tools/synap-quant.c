@@ -28,7 +28,9 @@ static int compute(struct synap_stage_ctx *c)
                                c->err))
         goto out;
     if (synap_quantize(g, &st, &o, &r, c->err)) {
-        synap_err_prefix(c->err, "%s", c->inputs[0]);
+        /* an option naming no layer is about the options (in synap convert:
+         * the metafile's quantization.data_type), not about the IR file */
+        if (strncmp(c->err->msg, "data_type:", 10)) synap_err_prefix(c->err, "%s", c->inputs[0]);
         goto out;
     }
     for (size_t i = 0; i < r.nwarnings; i++)

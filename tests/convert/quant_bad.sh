@@ -193,7 +193,7 @@ LAYERS="'conv1', 'relu1', 'conv2', 'relu2', 'add1', 'pool1', 'conv3', 'relu3', '
 pattern_case() { # NAME PATTERN MESSAGE-TAIL
   meta1 'imgs/*' "data_type: {'*': uint8, '$2': int16}"
   n=$((n + 1))
-  bad_convert "$1" "$ONE" "$W/o-pattern$n" "Error: synap-quant: 10-prune.ir: data_type: $3"
+  bad_convert "$1" "$ONE" "$W/o-pattern$n" "Error: synap-quant: data_type: $3"
   meta1 'imgs/*' "data_type: uint8"
   recover "$1" "$ONE" "$W/o-pattern$n" "$W/ref_img"
 }
@@ -250,10 +250,10 @@ stage_fails "asymmetric_affine with int16" \
   "synap-quant: scheme: asymmetric_affine is for 8-bit types only (data_type is int16)" \
   synap-quant "${QS[@]}" --data-type int16 --scheme asymmetric_affine
 stage_fails "unknown layer name" \
-  "synap-quant: $W/one.ir: data_type: unknown layer 'nope'; valid layers: $LAYERS" \
+  "synap-quant: data_type: unknown layer 'nope'; valid layers: $LAYERS" \
   synap-quant "${QS[@]}" --type-map '*=uint8' --type-map 'nope=int16'
 stage_fails "layer id out of range" \
-  "synap-quant: $W/one.ir: data_type: layer pattern '@99': layer id 99 out of range (0..10)" \
+  "synap-quant: data_type: layer pattern '@99': layer id 99 out of range (0..10)" \
   synap-quant "${QS[@]}" --type-map '*=uint8' --type-map '@99=int16'
 
 finish
