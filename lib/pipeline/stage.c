@@ -521,8 +521,21 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
     if (cache_dir || a.verbose) {
         char tool[64];
         snprintf(tool, sizeof tool, "synap-%s", d->name);
+        /* the version and the executable's own bytes: a rebuilt tool that
+         * computes something else never reuses an older build's entries */
+        char version[128];
+        struct synap_file self;
+        struct synap_err ignore = {0};
+        if (synap_file_read("/proc/self/exe", &self, &ignore) == 0) {
+            char h[65];
+            synap_sha256_hex(self.data, self.size, h);
+            synap_file_close(&self);
+            snprintf(version, sizeof version, "%s %s", SYNAP_VERSION, h);
+        } else {
+            snprintf(version, sizeof version, "%s", SYNAP_VERSION);
+        }
         struct synap_cache_key key;
-        synap_cache_key_init(&key, tool, SYNAP_VERSION, canon, canon_n);
+        synap_cache_key_init(&key, tool, version, canon, canon_n);
         for (size_t i = 0; i < a.ninputs; i++)
             synap_cache_key_add(&key, in[i].data, in[i].size);
         for (size_t i = 0; i < nextra; i++) {
