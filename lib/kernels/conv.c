@@ -89,8 +89,9 @@ static int conv_shape(struct synap_kctx *c, struct conv_shape *p)
     int quant = synap_q_node(c);
     if (quant) {
         if (!synap_dtype_is_int(w->dtype) || !synap_q_in(c, 1))
-            return synap_errf(c->err, "input 1: a quantized convolution needs quantized integer "
-                                      "weights, got %s",
+            return synap_errf(c->err,
+                              "input 1: a quantized convolution needs quantized integer "
+                              "weights, got %s",
                               synap_dtype_name(w->dtype));
     } else if (!synap_dtype_is_float(x->dtype))
         return synap_errf(c->err, "input 0: expected a float type, got %s",
@@ -282,6 +283,7 @@ static int scratch_plan(struct synap_kctx *c, const struct conv_shape *p, struct
 }
 
 static int qconv_check(struct synap_kctx *c, const struct conv_shape *p);
+static size_t qf_infer_scratch(const struct synap_kctx *c, const struct conv_shape *p);
 
 int synap_conv_infer(struct synap_kctx *c)
 {
@@ -292,7 +294,7 @@ int synap_conv_infer(struct synap_kctx *c)
         int64_t dims[SYNAP_MAX_RANK] = {p.batch, p.cout};
         for (int i = 0; i < p.nsp; i++)
             dims[2 + i] = p.out[i];
-        c->scratch_nbytes = 0;
+        c->scratch_nbytes = qf_infer_scratch(c, &p);
         return synap_q_set_out(c, 0, c->in[0].rank, dims);
     }
     if (conv_shape(c, &p) || scratch_plan(c, &p, &sp)) return -1;
@@ -671,7 +673,7 @@ static int qconv_check(struct synap_kctx *c, const struct conv_shape *p)
     return 0;
 }
 
-static void qconv_planes(void *arg, size_t begin, size_t end)
+static void qconv_planes_ref(void *arg, size_t begin, size_t end)
 {
     const struct qconv_args *a = arg;
     struct synap_kctx *c = a->c;
@@ -703,7 +705,8 @@ static void qconv_planes(void *arg, size_t begin, size_t end)
             for (int64_t ch = 0; ch < p->cg; ch++) {
                 int64_t ci = g * p->cg + ch;
                 int64_t xb = (n * p->cin + ci) * p->in_sp;
-                int64_t wb = p->transpose ? (ci * p->mg + mo) * p->k_sp : (m * p->cg + ch) * p->k_sp;
+                int64_t wb =
+                    p->transpose ? (ci * p->mg + mo) * p->k_sp : (m * p->cg + ch) * p->k_sp;
                 int64_t t[MAX_SP] = {0};
                 for (int64_t kp = 0; kp < p->k_sp; kp++) {
                     int64_t off = 0;
@@ -733,14 +736,440 @@ static void qconv_planes(void *arg, size_t begin, size_t end)
                 }
             }
             acc += bias;
-            int32_t r = wide ? synap_q_mul64(acc, mult, sh)
-                             : synap_q_mul(synap_q_sat32(acc), mult, sh);
-            synap_q_store(y->dtype, y->data, pl * p->out_sp + j,
-                          synap_q_sat32((int64_t)r + zy));
+            int32_t r =
+                wide ? synap_q_mul64(acc, mult, sh) : synap_q_mul(synap_q_sat32(acc), mult, sh);
+            synap_q_store(y->dtype, y->data, pl * p->out_sp + j, synap_q_sat32((int64_t)r + zy));
             for (int i = nsp - 1; i >= 0 && ++o[i] == p->out[i]; i--)
                 o[i] = 0;
         }
     }
+}
+
+/* ---- integer Conv fast path ------------------------------------------------
+ * Same sums as qconv_planes_ref, computed in a cheaper order (integer sums are
+ * exact in any order, so the bytes are identical): 1-D/2-D Conv with 8/16-bit
+ * input and weights. Per run the weights become w - zw[m] (int32) and each
+ * channel's multiplier and bias are computed once; per batch the input
+ * becomes x - zx (int32). Then
+ *   - depthwise-like (one input channel per group): a direct kernel, one
+ *     (output channel, output row) per item, tap by tap over the row;
+ *   - otherwise: im2col in column chunks (none for pointwise convolutions),
+ *     then a blocked integer GEMM, 4 output channels x QCOLS columns per item.
+ * Accumulation is int32 when |x - zx| max * max_m sum_t |w - zw| < 2^31
+ * (every partial sum then fits), else int64. The requantization is the
+ * reference's, element by element. Every output element is computed by one
+ * item with a fixed loop order: thread-count independent. */
+
+#define QCOLS 128 /* accumulator columns per item */
+#define QMB 4     /* output channels per GEMM item */
+
+struct qf_chan {
+    int64_t bias;
+    int64_t wabs; /* sum |w - zw|, or -1: a value does not fit int32 */
+    int32_t mult;
+    int shift;
+};
+
+struct qf {
+    struct synap_kctx *c;
+    const struct conv_shape *p;
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, K, osp;
+    int wide, acc32;
+    int32_t zx, zy;
+    enum synap_dtype xt, yt;
+    const struct qf_chan *ch;
+    int32_t *wq;  /* cout x K */
+    int32_t *xq;  /* cin x in_sp, current batch */
+    int32_t *col; /* K x chunk */
+    int64_t chunk;
+    /* current call */
+    int64_t n, g, j0, nc, ld; /* batch, group, first column, columns, col stride */
+    const int32_t *cb;        /* column matrix of the call (K rows, ld stride) */
+};
+
+static inline int32_t qf_load(enum synap_dtype t, const void *p, int64_t i)
+{
+    switch (t) {
+    case SYNAP_DTYPE_UINT8:
+        return ((const uint8_t *)p)[i];
+    case SYNAP_DTYPE_INT8:
+        return ((const int8_t *)p)[i];
+    case SYNAP_DTYPE_UINT16:
+        return ((const uint16_t *)p)[i];
+    case SYNAP_DTYPE_INT16:
+        return ((const int16_t *)p)[i];
+    default:
+        return synap_q_load(t, p, i);
+    }
+}
+
+static int qf_type_ok(enum synap_dtype t)
+{
+    return t == SYNAP_DTYPE_UINT8 || t == SYNAP_DTYPE_INT8 || t == SYNAP_DTYPE_UINT16 ||
+           t == SYNAP_DTYPE_INT16;
+}
+
+/* Requantizes acc (bias not yet added) of output channel m and stores it at
+ * element i of y, exactly as qconv_planes_ref. */
+static inline void qf_out(const struct qf *f, int64_t m, int64_t acc, int64_t i)
+{
+    const struct qf_chan *q = &f->ch[m];
+    acc += q->bias;
+    int32_t r = f->wide ? synap_q_mul64(acc, q->mult, q->shift)
+                        : synap_q_mul(synap_q_sat32(acc), q->mult, q->shift);
+    int32_t v = synap_q_sat32((int64_t)r + f->zy);
+    void *y = f->c->out[0].data;
+    switch (f->yt) {
+    case SYNAP_DTYPE_UINT8:
+        ((uint8_t *)y)[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        break;
+    case SYNAP_DTYPE_INT8:
+        ((int8_t *)y)[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        break;
+    case SYNAP_DTYPE_INT16:
+        ((int16_t *)y)[i] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+        break;
+    default:
+        synap_q_store(f->yt, y, i, v);
+        break;
+    }
+}
+
+/* x - zx for the channels [begin, end) of batch f->n. */
+static void qf_convert_x(void *arg, size_t begin, size_t end)
+{
+    const struct qf *f = arg;
+    const struct synap_value *x = &f->c->in[0];
+    int64_t sp = f->H * f->W;
+    for (size_t ci = begin; ci < end; ci++) {
+        int64_t base = (f->n * f->p->cin + (int64_t)ci) * sp;
+        int32_t *d = f->xq + (int64_t)ci * sp;
+        switch (f->xt) {
+        case SYNAP_DTYPE_UINT8: {
+            const uint8_t *s = (const uint8_t *)x->data + base;
+            for (int64_t i = 0; i < sp; i++)
+                d[i] = (int32_t)s[i] - f->zx;
+            break;
+        }
+        case SYNAP_DTYPE_INT8: {
+            const int8_t *s = (const int8_t *)x->data + base;
+            for (int64_t i = 0; i < sp; i++)
+                d[i] = (int32_t)s[i] - f->zx;
+            break;
+        }
+        default:
+            for (int64_t i = 0; i < sp; i++)
+                d[i] = qf_load(f->xt, x->data, base + i) - f->zx;
+            break;
+        }
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("O3")
+#endif
+
+/* Direct kernel, one input channel per group: item = (output channel m,
+ * output row oh) over the whole batch. */
+#define QF_DIRECT(NAME, ACC)                                                                       \
+    SYNAP_CLONES static void NAME(void *arg, size_t begin, size_t end)                             \
+    {                                                                                              \
+        const struct qf *f = arg;                                                                  \
+        const struct conv_shape *p = f->p;                                                         \
+        for (size_t it = begin; it < end; it++) {                                                  \
+            int64_t m = (int64_t)it / f->OH, oh = (int64_t)it % f->OH;                             \
+            const int32_t *xc = f->xq + (m / p->mg) * f->H * f->W;                                 \
+            const int32_t *wm = f->wq + m * f->K;                                                  \
+            int64_t yb = (f->n * p->cout + m) * f->osp + oh * f->OW;                               \
+            for (int64_t o0 = 0; o0 < f->OW; o0 += QCOLS) {                                        \
+                int64_t o1 = f->OW - o0 < QCOLS ? f->OW : o0 + QCOLS;                              \
+                ACC acc[QCOLS] = {0};                                                              \
+                for (int64_t kh = 0; kh < f->KH; kh++) {                                           \
+                    int64_t ih = oh * f->sh - f->ph + kh * f->dh;                                  \
+                    if (ih < 0 || ih >= f->H) continue;                                            \
+                    const int32_t *xr = xc + ih * f->W;                                            \
+                    for (int64_t kw = 0; kw < f->KW; kw++) {                                       \
+                        ACC wv = wm[kh * f->KW + kw];                                              \
+                        if (!wv) continue;                                                         \
+                        int64_t base = kw * f->dw - f->pw, s = f->sw;                              \
+                        int64_t lo = base >= 0 ? 0 : (-base + s - 1) / s;                          \
+                        int64_t hi = f->W - base <= 0 ? 0 : (f->W - base - 1) / s + 1;             \
+                        lo = lo < o0 ? o0 : lo;                                                    \
+                        hi = hi > o1 ? o1 : hi;                                                    \
+                        if (s == 1) {                                                              \
+                            const int32_t *xs = xr + base;                                         \
+                            for (int64_t ow = lo; ow < hi; ow++)                                   \
+                                acc[ow - o0] += wv * (ACC)xs[ow];                                  \
+                        } else {                                                                   \
+                            for (int64_t ow = lo; ow < hi; ow++)                                   \
+                                acc[ow - o0] += wv * (ACC)xr[ow * s + base];                       \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+                for (int64_t ow = o0; ow < o1; ow++)                                               \
+                    qf_out(f, m, (int64_t)acc[ow - o0], yb + ow);                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* Blocked GEMM on the column matrix f->cb (K x nc, stride ld): item = (block
+ * of QMB output channels of group g, block of QCOLS columns). */
+#define QF_GEMM(NAME, ACC)                                                                         \
+    SYNAP_CLONES static void NAME(void *arg, size_t begin, size_t end)                             \
+    {                                                                                              \
+        const struct qf *f = arg;                                                                  \
+        const struct conv_shape *p = f->p;                                                         \
+        int64_t ncb = (f->nc + QCOLS - 1) / QCOLS;                                                 \
+        for (size_t it = begin; it < end; it++) {                                                  \
+            int64_t mb = (int64_t)it / ncb, jb = (int64_t)it % ncb;                                \
+            int64_t m0 = f->g * p->mg + mb * QMB;                                                  \
+            int64_t nm = p->mg - mb * QMB < QMB ? p->mg - mb * QMB : QMB;                          \
+            int64_t j0 = jb * QCOLS, nj = f->nc - j0 < QCOLS ? f->nc - j0 : QCOLS;                 \
+            ACC acc[QMB][QCOLS] = {{0}};                                                           \
+            const int32_t *w0 = f->wq + m0 * f->K;                                                 \
+            if (nm == QMB) {                                                                       \
+                for (int64_t k = 0; k < f->K; k++) {                                               \
+                    const int32_t *cr = f->cb + k * f->ld + j0;                                    \
+                    ACC a0 = w0[k], a1 = w0[f->K + k], a2 = w0[2 * f->K + k],                      \
+                        a3 = w0[3 * f->K + k];                                                     \
+                    for (int64_t j = 0; j < nj; j++) {                                             \
+                        ACC v = cr[j];                                                             \
+                        acc[0][j] += a0 * v;                                                       \
+                        acc[1][j] += a1 * v;                                                       \
+                        acc[2][j] += a2 * v;                                                       \
+                        acc[3][j] += a3 * v;                                                       \
+                    }                                                                              \
+                }                                                                                  \
+            } else {                                                                               \
+                for (int64_t i = 0; i < nm; i++)                                                   \
+                    for (int64_t k = 0; k < f->K; k++) {                                           \
+                        const int32_t *cr = f->cb + k * f->ld + j0;                                \
+                        ACC a = w0[i * f->K + k];                                                  \
+                        for (int64_t j = 0; j < nj; j++)                                           \
+                            acc[i][j] += a * (ACC)cr[j];                                           \
+                    }                                                                              \
+            }                                                                                      \
+            for (int64_t i = 0; i < nm; i++) {                                                     \
+                int64_t yb = (f->n * p->cout + m0 + i) * f->osp + f->j0 + j0;                      \
+                for (int64_t j = 0; j < nj; j++)                                                   \
+                    qf_out(f, m0 + i, (int64_t)acc[i][j], yb + j);                                 \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+QF_DIRECT(qf_direct32, int32_t)
+QF_DIRECT(qf_direct64, int64_t)
+QF_GEMM(qf_gemm32, int32_t)
+QF_GEMM(qf_gemm64, int64_t)
+
+/* im2col of group f->g, columns f->j0 .. + nc: one row (channel, kh, kw)
+ * per item; padding is 0 (= x - zx at the zero point). */
+SYNAP_CLONES static void qf_im2col(void *arg, size_t begin, size_t end)
+{
+    const struct qf *f = arg;
+    int64_t ksp = f->KH * f->KW;
+    for (size_t r = begin; r < end; r++) {
+        int64_t ch = (int64_t)r / ksp, kk = (int64_t)r % ksp;
+        int64_t kh = kk / f->KW, kw = kk % f->KW;
+        const int32_t *xc = f->xq + (f->g * f->p->cg + ch) * f->H * f->W;
+        int32_t *dst = f->col + (int64_t)r * f->nc;
+        int64_t oh = f->j0 / f->OW, ow = f->j0 % f->OW, left = f->nc;
+        int64_t base = kw * f->dw - f->pw, s = f->sw;
+        int64_t lo = base >= 0 ? 0 : (-base + s - 1) / s;
+        int64_t hi = f->W - base <= 0 ? 0 : (f->W - base - 1) / s + 1;
+        if (hi > f->OW) hi = f->OW;
+        while (left > 0) {
+            int64_t run = f->OW - ow < left ? f->OW - ow : left;
+            int64_t ih = oh * f->sh - f->ph + kh * f->dh;
+            if (ih < 0 || ih >= f->H) {
+                memset(dst, 0, sizeof *dst * (size_t)run);
+            } else {
+                const int32_t *xr = xc + ih * f->W + base;
+                int64_t a = lo > ow ? lo : ow, b = hi < ow + run ? hi : ow + run;
+                if (b < a) b = a;
+                for (int64_t t = ow; t < a && t < ow + run; t++)
+                    dst[t - ow] = 0;
+                if (s == 1) {
+                    for (int64_t t = a; t < b; t++)
+                        dst[t - ow] = xr[t];
+                } else {
+                    for (int64_t t = a; t < b; t++)
+                        dst[t - ow] = xr[t * s];
+                }
+                for (int64_t t = b > ow ? b : ow; t < ow + run; t++)
+                    dst[t - ow] = 0;
+            }
+            dst += run;
+            left -= run;
+            ow = 0;
+            oh++;
+        }
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* 2-D view of a Conv the fast path takes (1-D as H = 1); 0 when it does not
+ * take it. */
+static int qf_shape(const struct synap_kctx *c, const struct conv_shape *p, struct qf *f)
+{
+    memset(f, 0, sizeof *f);
+    if (p->transpose || (p->nsp != 1 && p->nsp != 2) || !qf_type_ok(c->in[0].dtype) ||
+        !qf_type_ok(c->in[1].dtype))
+        return 0;
+    int l = p->nsp - 1;
+    f->H = p->nsp == 2 ? p->in[0] : 1;
+    f->OH = p->nsp == 2 ? p->out[0] : 1;
+    f->KH = p->nsp == 2 ? p->k[0] : 1;
+    f->sh = p->nsp == 2 ? p->s[0] : 1;
+    f->dh = p->nsp == 2 ? p->d[0] : 1;
+    f->ph = p->nsp == 2 ? p->pb[0] : 0;
+    f->W = p->in[l], f->OW = p->out[l], f->KW = p->k[l];
+    f->sw = p->s[l], f->dw = p->d[l], f->pw = p->pb[l];
+    f->K = p->cg * p->k_sp;
+    f->osp = p->out_sp;
+    f->chunk = p->cg == 1 || is_pointwise(p) ? 0 : col_chunk(p);
+    return 1;
+}
+
+static size_t qf_align(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+/* Scratch bytes: [chan | wq | xq | col]; every size was bounded by
+ * conv_shape. */
+static size_t qf_scratch(const struct conv_shape *p, const struct qf *f)
+{
+    return qf_align((size_t)p->cout * sizeof(struct qf_chan)) +
+           qf_align((size_t)(p->cout * f->K) * sizeof(int32_t)) +
+           qf_align((size_t)(p->cin * p->in_sp) * sizeof(int32_t)) +
+           qf_align((size_t)(f->K * f->chunk) * sizeof(int32_t));
+}
+
+/* Scratch the fast path needs, 0 when it does not apply. */
+static size_t qf_infer_scratch(const struct synap_kctx *c, const struct conv_shape *p)
+{
+    struct qf f;
+    return qf_shape(c, p, &f) ? qf_scratch(p, &f) : 0;
+}
+
+struct qf_prep {
+    struct qf *f;
+    const struct qconv_args *a;
+    struct qf_chan *ch;
+};
+
+/* Per output channel: w - zw, the multiplier, the bias and sum |w - zw|. */
+static void qf_prep_chan(void *arg, size_t begin, size_t end)
+{
+    const struct qf_prep *pr = arg;
+    const struct qconv_args *a = pr->a;
+    struct synap_kctx *c = a->c;
+    const struct conv_shape *p = a->p;
+    const struct synap_value *w = &c->in[1];
+    int legacy = c->in[0].dtype == SYNAP_DTYPE_UINT8;
+    int64_t K = pr->f->K;
+    for (size_t mm = begin; mm < end; mm++) {
+        int64_t m = (int64_t)mm;
+        size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
+        int32_t zw = a->qw->zero_point[qi];
+        double sw = a->qw->scale[qi];
+        double mr = legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
+                           : (double)a->qx->scale[0] * sw / (double)a->qy->scale[0];
+        struct qf_chan *q = &pr->ch[m];
+        synap_q_quantize_multiplier(mr, &q->mult, &q->shift);
+        q->bias = p->has_bias
+                      ? (c->in[2].dtype == SYNAP_DTYPE_INT64 ? ((const int64_t *)c->in[2].data)[m]
+                                                             : ((const int32_t *)c->in[2].data)[m])
+                      : 0;
+        int64_t sum = 0;
+        int32_t *d = pr->f->wq + m * K;
+        for (int64_t t = 0; t < K; t++) {
+            int64_t v = (int64_t)qf_load(w->dtype, w->data, m * K + t) - zw;
+            if (v > INT32_MAX || v < -INT32_MAX) {
+                sum = -1;
+                break;
+            }
+            d[t] = (int32_t)v;
+            sum += v < 0 ? -v : v;
+        }
+        q->wabs = sum;
+    }
+}
+
+/* Runs the fast path; 0 when it does not apply (the caller runs the
+ * reference). */
+static int qconv_fast(const struct qconv_args *a)
+{
+    struct synap_kctx *c = a->c;
+    const struct conv_shape *p = a->p;
+    struct qf f;
+    if (!qf_shape(c, p, &f)) return 0;
+    size_t need = qf_scratch(p, &f);
+    if (!c->scratch || c->scratch_nbytes < need) return 0;
+    int32_t xlo, xhi;
+    if (!synap_q_range(c->in[0].dtype, &xlo, &xhi)) return 0;
+    f.c = c;
+    f.p = p;
+    f.xt = c->in[0].dtype;
+    f.yt = c->out[0].dtype;
+    f.zx = a->qx->zero_point[0];
+    f.zy = a->qy->zero_point[0];
+    f.wide = f.xt == SYNAP_DTYPE_INT16 || f.xt == SYNAP_DTYPE_UINT16;
+    int64_t xmax = (int64_t)xhi - f.zx, xmin = (int64_t)f.zx - xlo;
+    if (xmin > xmax) xmax = xmin;
+    if (xmax > INT32_MAX) return 0;
+
+    char *s = c->scratch;
+    struct qf_chan *ch = (struct qf_chan *)s;
+    s += qf_align((size_t)p->cout * sizeof *ch);
+    f.wq = (int32_t *)s;
+    s += qf_align((size_t)(p->cout * f.K) * sizeof(int32_t));
+    f.xq = (int32_t *)s;
+    s += qf_align((size_t)(p->cin * p->in_sp) * sizeof(int32_t));
+    f.col = (int32_t *)s;
+    f.ch = ch;
+
+    struct qf_prep pr = {&f, a, ch};
+    synap_pool_for(c->pool, (size_t)p->cout, 1, qf_prep_chan, &pr);
+    int64_t wmax = 0;
+    for (int64_t m = 0; m < p->cout; m++) {
+        if (ch[m].wabs < 0) wmax = -1;
+        if (wmax >= 0 && ch[m].wabs > wmax) wmax = ch[m].wabs;
+    }
+    if (wmax < 0) return 0;
+    f.acc32 = xmax == 0 || wmax <= (int64_t)INT32_MAX / xmax;
+
+    for (f.n = 0; f.n < p->batch; f.n++) {
+        synap_pool_for(c->pool, (size_t)p->cin, 1, qf_convert_x, &f);
+        if (p->cg == 1) {
+            f.g = 0;
+            synap_pool_for(c->pool, (size_t)(p->cout * f.OH), 1,
+                           f.acc32 ? qf_direct32 : qf_direct64, &f);
+            continue;
+        }
+        for (f.g = 0; f.g < p->group; f.g++) {
+            int64_t step = f.chunk ? f.chunk : p->out_sp;
+            for (f.j0 = 0; f.j0 < p->out_sp; f.j0 += step) {
+                f.nc = p->out_sp - f.j0 < step ? p->out_sp - f.j0 : step;
+                if (f.chunk) {
+                    synap_pool_for(c->pool, (size_t)f.K, 1, qf_im2col, &f);
+                    f.cb = f.col;
+                    f.ld = f.nc;
+                } else {
+                    f.cb = f.xq + f.g * p->cg * p->in_sp + f.j0;
+                    f.ld = p->in_sp;
+                }
+                size_t items = (size_t)(((p->mg + QMB - 1) / QMB) * ((f.nc + QCOLS - 1) / QCOLS));
+                synap_pool_for(c->pool, items, 1, f.acc32 ? qf_gemm32 : qf_gemm64, &f);
+            }
+        }
+    }
+    return 1;
 }
 
 static int qconv_run(struct synap_kctx *c)
@@ -749,8 +1178,8 @@ static int qconv_run(struct synap_kctx *c)
     if (conv_shape(c, &p) || qconv_check(c, &p)) return -1;
     struct qconv_args a = {c, &p, synap_q_in(c, 0), synap_q_in(c, 1), synap_q_out(c, 0)};
     if (!a.qy) return synap_errf(c->err, "output 0 has no quantization parameters");
-    if (p.batch > 0 && p.cout > 0)
-        synap_pool_for(c->pool, (size_t)(p.batch * p.cout), 1, qconv_planes, &a);
+    if (p.batch > 0 && p.cout > 0 && !qconv_fast(&a))
+        synap_pool_for(c->pool, (size_t)(p.batch * p.cout), 1, qconv_planes_ref, &a);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "ir/ir.h"
 #include "kernels/kernel.h"
+#include "kernels/qmath.h"
 
 /* Deterministic inputs in [-1, 1], exact in float32. */
 static void fill_val(float *v, int64_t n, int seed)
@@ -1448,6 +1449,263 @@ static void test_errors(void **state)
     expect_error(&cc, -1, "input 1: expected 6 input channels, got 4");
 }
 
+/* ---- integer Conv: fast path == reference ----------------------------------
+ * conv.c runs quantized 1-D/2-D Conv on a fast path (im2col + integer GEMM,
+ * a direct depthwise kernel, int32 or int64 sums). This checks it byte for
+ * byte against qref_conv below, a plain per-element copy of the rule in
+ * conv.c (TFLite's reference integer conv, qmath.h), on random shapes and
+ * dtypes, with 1 and 2 threads. */
+
+static uint64_t qrng = 88172645463325252ull;
+
+static int64_t qrnd(int64_t lo, int64_t hi) /* uniform in [lo, hi] */
+{
+    qrng ^= qrng << 13;
+    qrng ^= qrng >> 7;
+    qrng ^= qrng << 17;
+    return lo + (int64_t)(qrng % (uint64_t)(hi - lo + 1));
+}
+
+static void qset(struct synap_graph *g, uint32_t t, size_t n, const float *scale, const int32_t *zp)
+{
+    struct synap_quant *q = synap_arena_alloc(g->arena, sizeof *q);
+    memset(q, 0, sizeof *q);
+    q->scheme = n > 1 ? SYNAP_QSCHEME_PERCHANNEL_SYMMETRIC_AFFINE : SYNAP_QSCHEME_ASYMMETRIC_AFFINE;
+    q->nparams = n;
+    q->scale = synap_arena_alloc(g->arena, n * sizeof(float));
+    q->zero_point = synap_arena_alloc(g->arena, n * sizeof(int32_t));
+    memcpy(q->scale, scale, n * sizeof(float));
+    memcpy(q->zero_point, zp, n * sizeof(int32_t));
+    q->axis = n > 1 ? 0 : -1;
+    g->tensors[t].quant = q;
+}
+
+struct qcase {
+    enum synap_dtype xt, wt, bt; /* bt UNDEFINED: no bias */
+    int64_t n, cin, cout, group, h, w, kh, kw, sh, sw, dh, dw, pads[4];
+    int nsp;    /* 1: Conv1d on w (h = kh = 1) */
+    size_t nsc; /* weight scales: 1 or cout */
+    float sx, sy, sw0;
+    int32_t zx, zy, zw;
+};
+
+/* The reference: every output element on its own, int64 sum. */
+static void qref_conv(const struct qcase *q, const struct synap_value *in, int64_t oh_, int64_t ow_,
+                      void *y)
+{
+    int64_t cg = q->cin / q->group, mg = q->cout / q->group;
+    int wide = q->xt == SYNAP_DTYPE_INT16;
+    for (int64_t n = 0; n < q->n; n++)
+        for (int64_t m = 0; m < q->cout; m++) {
+            size_t qi = q->nsc == 1 ? 0 : (size_t)m;
+            float swm = q->sw0 * (1.0f + 0.125f * (float)qi);
+            int32_t zw = q->nsc == 1 ? q->zw : 0;
+            double mr = q->xt == SYNAP_DTYPE_UINT8 ? (double)(q->sx * swm) / q->sy
+                                                   : (double)q->sx * swm / (double)q->sy;
+            int32_t mult;
+            int shift;
+            synap_q_quantize_multiplier(mr, &mult, &shift);
+            int64_t bias = q->bt == SYNAP_DTYPE_INT64   ? ((const int64_t *)in[2].data)[m]
+                           : q->bt == SYNAP_DTYPE_INT32 ? ((const int32_t *)in[2].data)[m]
+                                                        : 0;
+            for (int64_t oh = 0; oh < oh_; oh++)
+                for (int64_t ow = 0; ow < ow_; ow++) {
+                    int64_t acc = 0;
+                    for (int64_t c = 0; c < cg; c++)
+                        for (int64_t kh = 0; kh < q->kh; kh++)
+                            for (int64_t kw = 0; kw < q->kw; kw++) {
+                                int64_t ih = oh * q->sh - q->pads[0] + kh * q->dh;
+                                int64_t iw = ow * q->sw - q->pads[1] + kw * q->dw;
+                                if (ih < 0 || ih >= q->h || iw < 0 || iw >= q->w) continue;
+                                int64_t ci = m / mg * cg + c;
+                                int64_t xv =
+                                    synap_q_load(q->xt, in[0].data,
+                                                 ((n * q->cin + ci) * q->h + ih) * q->w + iw) -
+                                    q->zx;
+                                int64_t wv =
+                                    synap_q_load(q->wt, in[1].data,
+                                                 ((m * cg + c) * q->kh + kh) * q->kw + kw) -
+                                    zw;
+                                acc += xv * wv;
+                            }
+                    acc += bias;
+                    int32_t r = wide ? synap_q_mul64(acc, mult, shift)
+                                     : synap_q_mul(synap_q_sat32(acc), mult, shift);
+                    synap_q_store(q->xt, y, ((n * q->cout + m) * oh_ + oh) * ow_ + ow,
+                                  synap_q_sat32((int64_t)r + q->zy));
+                }
+        }
+}
+
+static void qfill(enum synap_dtype t, void *p, int64_t n, int64_t lo, int64_t hi)
+{
+    for (int64_t i = 0; i < n; i++)
+        synap_q_store(t, p, i, (int32_t)qrnd(lo, hi));
+}
+
+/* Runs case q with 1 and 2 threads; both must equal the reference. Returns
+ * the output elements. */
+static int64_t qcheck(const struct qcase *q, const char *what)
+{
+    int r4 = q->nsp == 2 ? 4 : 3;
+    int64_t xd[4] = {q->n, q->cin, q->h, q->w}, wd[4] = {q->cout, q->cin / q->group, q->kh, q->kw};
+    if (q->nsp == 1) xd[2] = q->w, wd[2] = q->kw;
+    int64_t nx = nelem(r4, xd), nw = nelem(r4, wd);
+    struct synap_value in[3];
+    memset(in, 0, sizeof in);
+    in[0].dtype = q->xt, in[0].rank = r4;
+    memcpy(in[0].dims, xd, sizeof xd);
+    in[1].dtype = q->wt, in[1].rank = r4;
+    memcpy(in[1].dims, wd, sizeof wd);
+    in[2].dtype = q->bt, in[2].rank = 1, in[2].dims[0] = q->cout;
+    in[0].data = synap_xmalloc((size_t)nx * 2);
+    in[1].data = synap_xmalloc((size_t)nw * 2);
+    in[2].data = synap_xmalloc((size_t)q->cout * 8);
+    int32_t xlo, xhi;
+    synap_q_range(q->xt, &xlo, &xhi);
+    qfill(q->xt, in[0].data, nx, xlo, xhi);
+    if (q->wt == SYNAP_DTYPE_UINT8)
+        qfill(q->wt, in[1].data, nw, 0, 255);
+    else
+        qfill(q->wt, in[1].data, nw, -127, 127);
+    for (int64_t i = 0; i < q->cout; i++) {
+        int64_t b = qrnd(-100000, 100000);
+        if (q->bt == SYNAP_DTYPE_INT64)
+            ((int64_t *)in[2].data)[i] = b * 1000;
+        else
+            ((int32_t *)in[2].data)[i] = (int32_t)b;
+    }
+
+    struct synap_graph *g = synap_graph_new();
+    struct synap_node *nd = synap_graph_add_node(g, "qconv", SYNAP_OP_CONV, 3, 1);
+    uint32_t tx = synap_graph_add_tensor(g, "x", q->xt, r4, xd);
+    uint32_t tw = synap_graph_add_tensor(g, "w", q->wt, r4, wd);
+    uint32_t tb = synap_graph_add_tensor(g, "b", q->bt, 1, &q->cout);
+    uint32_t ty = synap_graph_add_tensor(g, "y", q->xt, 0, NULL);
+    float ws[64];
+    int32_t wz[64];
+    for (size_t i = 0; i < q->nsc; i++) {
+        ws[i] = q->sw0 * (1.0f + 0.125f * (float)i);
+        wz[i] = q->nsc == 1 ? q->zw : 0;
+    }
+    qset(g, tx, 1, &q->sx, &q->zx);
+    qset(g, tw, q->nsc, ws, wz);
+    qset(g, ty, 1, &q->sy, &q->zy);
+    nd->inputs[0] = tx, nd->inputs[1] = tw, nd->inputs[2] = q->bt ? tb : SYNAP_NONE;
+    nd->outputs[0] = ty;
+    synap_node_set_int(g, nd, "group", q->group);
+    int64_t s[2] = {q->sh, q->sw}, d[2] = {q->dh, q->dw}, pads[4];
+    memcpy(pads, q->pads, sizeof pads);
+    if (q->nsp == 1) s[0] = q->sw, d[0] = q->dw, pads[0] = q->pads[1], pads[1] = q->pads[3];
+    synap_node_set_ints(g, nd, "strides", s, (size_t)q->nsp);
+    synap_node_set_ints(g, nd, "dilations", d, (size_t)q->nsp);
+    synap_node_set_ints(g, nd, "pads", pads, 2 * (size_t)q->nsp);
+
+    int64_t ny = 0;
+    void *ref = NULL;
+    for (int t = 1; t <= 2; t++) {
+        struct synap_pool *pool = synap_pool_new(t);
+        struct synap_value out[1];
+        memset(out, 0, sizeof out);
+        struct synap_err err = {0};
+        if (run_node(g, nd, in, q->bt ? 3 : 2, out, 1, pool, &err))
+            fail_msg("%s: %s", what, err.msg);
+        assert_int_equal(out[0].dtype, q->xt);
+        ny = nelem(out[0].rank, out[0].dims);
+        size_t nb = (size_t)ny * synap_dtype_size(q->xt);
+        if (!ref) {
+            ref = calloc((size_t)ny + 1, 2);
+            int64_t oh = q->nsp == 2 ? out[0].dims[2] : 1, ow = out[0].dims[r4 - 1];
+            qref_conv(q, in, oh, ow, ref);
+        }
+        if (memcmp(ref, out[0].data, nb)) {
+            for (int64_t i = 0; i < ny; i++)
+                if (synap_q_load(q->xt, ref, i) != synap_q_load(q->xt, out[0].data, i))
+                    fail_msg("%s, %d threads: y[%lld] = %d, reference %d", what, t, (long long)i,
+                             synap_q_load(q->xt, out[0].data, i), synap_q_load(q->xt, ref, i));
+        }
+        free_values(out, 1);
+        synap_pool_free(pool);
+    }
+    free(ref);
+    free_values(in, 3);
+    synap_graph_free(g);
+    return ny;
+}
+
+static void test_qconv_fast_vs_ref(void **state)
+{
+    (void)state;
+    static const enum synap_dtype U8 = SYNAP_DTYPE_UINT8, I8 = SYNAP_DTYPE_INT8,
+                                  I16 = SYNAP_DTYPE_INT16;
+    int64_t total = 0;
+    char what[256];
+    for (int it = 0; it < 180; it++) {
+        struct qcase q;
+        memset(&q, 0, sizeof q);
+        int kind = it % 3; /* 0 uint8 per tensor, 1 int8 per channel, 2 int16 */
+        q.xt = kind == 0 ? U8 : kind == 1 ? I8 : I16;
+        q.wt = kind == 0 ? U8 : I8;
+        q.bt = (it / 3) % 3 == 0   ? SYNAP_DTYPE_UNDEFINED
+               : (it / 3) % 3 == 1 ? SYNAP_DTYPE_INT32
+                                   : SYNAP_DTYPE_INT64;
+        int gk = (int)qrnd(0, 3); /* 0/1 groups 1, 2 depthwise, 3 groups 2 */
+        q.n = 2;
+        q.cin = qrnd(1, 6) * 2;
+        if (gk <= 1) {
+            q.group = 1;
+            q.cout = qrnd(1, 11);
+        } else if (gk == 2) {
+            q.group = q.cin;
+            q.cout = q.cin * qrnd(1, 2);
+        } else {
+            q.group = 2;
+            q.cout = qrnd(1, 5) * 2;
+        }
+        static const int64_t ks[3] = {1, 3, 5};
+        q.nsp = it % 10 == 9 ? 1 : 2;
+        q.kh = q.nsp == 1 ? 1 : ks[qrnd(0, 2)];
+        q.kw = ks[qrnd(0, 2)];
+        q.sh = q.nsp == 1 ? 1 : qrnd(1, 2), q.sw = qrnd(1, 2);
+        q.dh = q.nsp == 1 ? 1 : qrnd(1, 2), q.dw = qrnd(1, 2);
+        for (int i = 0; i < 4; i++)
+            q.pads[i] = q.nsp == 1 && i % 2 == 0 ? 0 : qrnd(0, 2);
+        q.h = q.nsp == 1 ? 1 : (q.kh - 1) * q.dh + 1 + qrnd(0, 17);
+        q.w = (q.kw - 1) * q.dw + 1 + qrnd(0, 150); /* rows past one 128-column block */
+        q.nsc = kind == 0 ? 1 : (size_t)q.cout;
+        q.sx = kind == 2 ? 0.0005f : 0.02f;
+        q.zx = kind == 0 ? 117 : kind == 1 ? -9 : 0;
+        q.zw = kind == 0 ? 131 : 0;
+        q.sw0 = 0.003f;
+        q.zy = kind == 0 ? 128 : kind == 1 ? 5 : 0;
+        int64_t taps = q.cin / q.group * q.kh * q.kw;
+        /* An output scale that keeps most results in range: the sum's
+         * standard deviation is about sqrt(taps) * |x| * |w|. */
+        double sd = sqrt((double)taps) * (kind == 2 ? 19000.0 : 74.0) * 73.0;
+        q.sy = (float)(sd * q.sx * q.sw0 / (kind == 2 ? 12000.0 : 50.0));
+        snprintf(what, sizeof what,
+                 "case %d (%s x, %s w, bias %s, %lldx%lld in %lldx%lld, out %lld, group %lld, "
+                 "k %lldx%lld, s %lld,%lld, d %lld,%lld, pads %lld,%lld,%lld,%lld)",
+                 it, synap_dtype_name(q.xt), synap_dtype_name(q.wt), synap_dtype_name(q.bt),
+                 (long long)q.n, (long long)q.cin, (long long)q.h, (long long)q.w,
+                 (long long)q.cout, (long long)q.group, (long long)q.kh, (long long)q.kw,
+                 (long long)q.sh, (long long)q.sw, (long long)q.dh, (long long)q.dw,
+                 (long long)q.pads[0], (long long)q.pads[1], (long long)q.pads[2],
+                 (long long)q.pads[3]);
+        total += qcheck(&q, what);
+    }
+    /* int16 with 576 taps: sums need int64 (|x| 32768 x sum |w| > 2^31). */
+    struct qcase big = {I16, I8, SYNAP_DTYPE_INT64, 1, 64, 9,       1,    11,     13, 3, 3, 1, 1,
+                        1,   1,  {1, 1, 1, 1},      2, 9,  0.0005f, 0.9f, 0.003f, 0,  0, 0};
+    total += qcheck(&big, "int16, 576 taps");
+    /* The same with int8 per channel and uint8 per tensor (int32 sums). */
+    big.xt = I8, big.sy = 0.5f, big.zx = 3, big.zy = -2;
+    total += qcheck(&big, "int8, 576 taps");
+    big.xt = U8, big.wt = U8, big.nsc = 1, big.zx = 128, big.zy = 100, big.zw = 120;
+    total += qcheck(&big, "uint8, 576 taps");
+    assert_true(total > 100000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1456,6 +1714,7 @@ int main(void)
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_transpose_threads),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_qconv_fast_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
