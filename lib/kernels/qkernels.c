@@ -36,6 +36,9 @@
  *   Softmax    8-bit: TFLite's reference (gemmlowp fixed-point exp with 5
  *              integer bits, 12-bit accumulation, reciprocal by Newton-
  *              Raphson); output scale 1/256, zero point -128 (int8) or 0.
+ *              int16: TFLite's SoftmaxInt16 (513-entry exp table over
+ *              [-10, 0] and 1/(1 + x) table over [0, 1], built as its
+ *              gen_lut, linear interpolation); output scale 1/32768, zp 0.
  *   ReduceMean TFLite's integer MEAN: sum (q - z_in) (int64), times
  *              s_in / s_out, divided by the count rounding half away, + z_out.
  *   Concat     inputs whose parameters differ from the output's are
@@ -624,13 +627,124 @@ static int qbn_run(struct synap_kctx *c)
     return 0;
 }
 
+/* ---- int16 Softmax (TFLite's SoftmaxInt16) ---------------------------------- */
+
+/* TfLiteRound in double: half away from zero. */
+static double round_away(double v)
+{
+    return v < 0 ? -floor(-v + 0.5) : floor(v + 0.5);
+}
+
+/* TFLite's gen_lut for an int16 -> int16 table: 512 segments of [lo, hi]
+ * plus the end point, outputs on [-1, 1) scaled by 32768; each entry is
+ * biased by half the interpolation error at its segment's midpoint. */
+static void int16_lut(double (*f)(double), double lo, double hi, int16_t lut[513])
+{
+    const double step = (hi - lo) / 512, half = step / 2, k = 32768.0;
+    for (int i = 0; i < 512; i++) {
+        double v = f(lo + i * step), vm = f(lo + i * step + half), vn = f(lo + (i + 1) * step);
+        double sample = round_away(v * k);
+        double interp = round_away((vn * k + round_away(v * k)) / 2);
+        double mid = round_away(vm * k);
+        double bias = round_away((interp - mid) / 2);
+        double r = sample - bias;
+        lut[i] = (int16_t)(r < -32768.0 ? -32768 : r > 32767.0 ? 32767 : r);
+    }
+    double e = round_away(f(hi) * k);
+    lut[512] = (int16_t)(e < -32768.0 ? -32768 : e > 32767.0 ? 32767 : e);
+}
+
+/* TFLite's generic_int16_table_lookup: segment (v >> 7) + 256, linear
+ * interpolation over the low 7 bits, rounded (arithmetic shift). */
+static int32_t int16_lookup(int32_t v, const int16_t lut[513])
+{
+    int32_t index = (v + 32768) >> 7, offset = (v + 32768) & 0x7f;
+    int32_t base = lut[index], slope = lut[index + 1] - lut[index];
+    return (int32_t)(int16_t)(base + (int32_t)synap_q_asr64((int64_t)slope * offset + 64, 7));
+}
+
+static double exp_d(double v)
+{
+    return exp(v);
+}
+
+static double one_over_one_plus(double v)
+{
+    return 1.0 / (1.0 + v);
+}
+
+/* int16 in, int16 out (scale 1/32768, zero point 0): TFLite's SoftmaxInt16.
+ * exp(x - max) from a 513-entry table over [-10, 0] (the difference scaled
+ * by s_in / (10 / 65535) so that [-65535, 0] covers it, recentred by
+ * +32767), summed in Q16.15, normalized by its leading zeros into
+ * [1, 2) and inverted through the 1/(1 + x) table over [0, 1]. */
+static int qsoftmax16_run(struct synap_kctx *c, const struct synap_quant *qi,
+                          const struct synap_quant *qo, int64_t outer, int64_t depth, int64_t inner)
+{
+    const struct synap_value *x = &c->in[0];
+    struct synap_value *y = &c->out[0];
+    if (x->dtype != SYNAP_DTYPE_INT16 || y->dtype != SYNAP_DTYPE_INT16)
+        return synap_errf(c->err, "integer 16-bit Softmax needs int16 input and output");
+    if (fabsf(qo->scale[0] - 1.0f / 32768) > 0.001f / 32768 || qo->zero_point[0] != 0)
+        return synap_errf(c->err, "integer int16 Softmax needs output scale 1/32768 and zero "
+                                  "point 0 (TFLite's)");
+    if (depth > 65536) /* the Q16.15 sum could overflow */
+        return synap_errf(c->err,
+                          "integer int16 Softmax: %lld elements on the axis (at most "
+                          "65536)",
+                          (long long)depth);
+    int16_t exp_lut[513], inv_lut[513];
+    int16_lut(exp_d, -10.0, 0.0, exp_lut);
+    int16_lut(one_over_one_plus, 0.0, 1.0, inv_lut);
+    int32_t m;
+    int sh;
+    synap_q_quantize_multiplier((double)qi->scale[0] / (10.0 / 65535.0), &m, &sh);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            const int64_t base = o * depth * inner + in;
+            const int16_t *xp = x->data;
+            int16_t *yp = y->data;
+            int32_t mx = INT16_MIN, sum = 0;
+            for (int64_t k = 0; k < depth; k++)
+                mx = xp[base + k * inner] > mx ? xp[base + k * inner] : mx;
+            for (int64_t k = 0; k < depth; k++) {
+                int32_t sd = synap_q_mul(xp[base + k * inner] - mx, m, sh) + 32767;
+                sd = sd < -32768 ? -32768 : sd > 32767 ? 32767 : sd;
+                int32_t e = int16_lookup(sd, exp_lut);
+                yp[base + k * inner] = (int16_t)e; /* Q0.15, rescaled below */
+                sum += e;
+            }
+            int hp1 = clz32((uint32_t)sum); /* sum >= 1: the max's exp */
+            int32_t shifted = (int32_t)((((int64_t)sum << (hp1 - 1)) + (1 << 13)) >> 14);
+            int32_t sym = shifted - ((1 << 15) + (1 << 16));
+            sym = sym < -32768 ? -32768 : sym > 32767 ? 32767 : sym;
+            int64_t recip = int16_lookup(sym, inv_lut);
+            int rs = 31 - hp1;
+            for (int64_t k = 0; k < depth; k++) {
+                int64_t r =
+                    ((int64_t)yp[base + k * inner] * recip + ((int64_t)1 << (rs - 1))) >> rs;
+                yp[base + k * inner] = (int16_t)(r < 0 ? 0 : r > 32767 ? 32767 : r);
+            }
+        }
+    return 0;
+}
+
 static int qsoftmax_run(struct synap_kctx *c)
 {
     const struct synap_value *x = &c->in[0];
     struct synap_value *y = &c->out[0];
     const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
     if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
-    if (is16(x->dtype)) return synap_errf(c->err, "integer Softmax supports 8-bit tensors only");
+    if (is16(x->dtype) || is16(y->dtype)) {
+        int64_t axis;
+        if (synap_norm_axis(c->err, synap_attr_int(c->node, "axis", -1), x->rank, &axis)) return -1;
+        int64_t outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++)
+            outer *= x->dims[d];
+        for (int d = (int)axis + 1; d < x->rank; d++)
+            inner *= x->dims[d];
+        return qsoftmax16_run(c, qi, qo, outer, x->dims[axis], inner);
+    }
     int32_t omin, omax;
     synap_q_range(y->dtype, &omin, &omax);
     if (qo->scale[0] != 1.0f / 256 || qo->zero_point[0] != omin)

@@ -9,6 +9,8 @@
  *     LSB of the output type (|got - reference| <= 1) for every element;
  *   - every graph runs through shape inference and the plan at 1 and at 3
  *     threads, and the two results must be bit-identical.
+ * Exception: int16 Softmax (TFLite's table method) is checked within 2 LSB
+ * and against golden vectors from tests/data/softmax_int16/gen.py.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +24,7 @@
 
 #include "kernels/qmath.h"
 #include "runtime/plan.h"
+#include "tflite/tflite.h"
 
 #define U8 SYNAP_DTYPE_UINT8
 #define I8 SYNAP_DTYPE_INT8
@@ -971,6 +974,101 @@ static void test_softmax_random(void **state)
     }
 }
 
+/* int16 Softmax: TFLite's SoftmaxInt16 (exp and 1/(1 + x) tables). One
+ * row of `n` int16 values on scale si, axis 1 of [1, n] (or axis 0 of
+ * [n, 1] when `column`), output int16 on 1/32768, zero point 0. */
+static int softmax16(const int16_t *x, int64_t n, float si, int column, int16_t *y,
+                     struct synap_err *err)
+{
+    struct qg q;
+    qg_new(&q);
+    int64_t d[2] = {column ? n : 1, column ? 1 : n};
+    uint32_t xi = qt(&q, I16, 2, d, x, si, 0), out = qt(&q, I16, 2, d, NULL, 1.0f / 32768, 0);
+    struct synap_node *nd = qnode(&q, SYNAP_OP_SOFTMAX, 1, &xi, out);
+    synap_node_set_int(q.g, nd, "axis", column ? 0 : 1);
+    int r = qrun(&q, out, y, (size_t)n * sizeof *y);
+    if (err) *err = q.err;
+    synap_graph_free(q.g);
+    return r;
+}
+
+/* Golden vectors from tests/data/softmax_int16/gen.py (an independent numpy
+ * transcription of TFLite's int16 algorithm): exact. They include elements
+ * beyond TFLite's -10 table range (which read exp(-10) ~ 2/32768, hence the
+ * 1s and 2s where float softmax gives 0) and a uniform row (32768 / 5). */
+static void test_softmax_int16_golden(void **state)
+{
+    (void)state;
+    static const struct {
+        float si;
+        int n;
+        int16_t x[12], y[12];
+    } g[] = {
+        {0.001f,
+         8,
+         {6825, 15598, -30599, 581, 17729, 635, 4548, -16003},
+         {2, 3476, 2, 2, 29282, 2, 2, 2}},
+        {1.0f / 4096,
+         10,
+         {1984, 3440, -168, 18202, 17266, -14252, 2688, 7713, -12033, 42},
+         {318, 454, 188, 16667, 13262, 6, 377, 1288, 11, 198}},
+        {3e-5f,
+         12,
+         {29090, 30708, -31026, -11683, 20685, -4224, -19355, 31516, 796, -27534, 3515, -32020},
+         {5287, 5550, 871, 1556, 4108, 1946, 1236, 5686, 2262, 967, 2455, 845}},
+        {0.0005f, 5, {100, 100, 100, 100, 100}, {6554, 6554, 6554, 6554, 6554}},
+        {0.01f, 6, {-32768, 32767, 32700, 32767, 0, 32760}, {1, 9514, 4869, 9514, 1, 8871}},
+    };
+    for (size_t k = 0; k < sizeof g / sizeof g[0]; k++)
+        for (int column = 0; column < 2; column++) {
+            int16_t y[12];
+            assert_int_equal(softmax16(g[k].x, g[k].n, g[k].si, column, y, NULL), 0);
+            for (int i = 0; i < g[k].n; i++)
+                if (y[i] != g[k].y[i])
+                    fail_msg("case %zu (column %d) element %d: got %d, golden %d", k, column, i,
+                             y[i], g[k].y[i]);
+        }
+}
+
+/* Against float softmax quantized on 1/32768, for rows whose differences
+ * from the row maximum stay inside TFLite's exp table range [-10, 0]:
+ * TOLERANCE 2 LSB (not 1: the exp and the reciprocal each come from a
+ * linearly interpolated 513-entry table, each about 1 LSB off; gen.py's
+ * survey of random rows finds at most 2). Beyond -10 TFLite reads exp(-10)
+ * (the goldens above cover that). */
+static void test_softmax_int16_random(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 200; trial++) {
+        int n = rnd(2, 40);
+        float si = 1e-5f * (float)rnd(1, 15); /* 65535 s_in <= 10 */
+        int16_t x[40], y[40];
+        fill(I16, x, (size_t)n, INT16_MIN, INT16_MAX);
+        assert_int_equal(softmax16(x, n, si, trial & 1, y, NULL), 0);
+        double mx = -1e30, sum = 0;
+        for (int i = 0; i < n; i++)
+            mx = (double)si * x[i] > mx ? (double)si * x[i] : mx;
+        for (int i = 0; i < n; i++)
+            sum += exp((double)si * x[i] - mx);
+        for (int i = 0; i < n; i++) {
+            int32_t ref = qref(exp((double)si * x[i] - mx) / sum, 1.0f / 32768, 0, I16);
+            if (abs(y[i] - ref) > 2)
+                fail_msg("trial %d element %d: got %d, float reference %d", trial, i, y[i], ref);
+        }
+    }
+    /* TFLite's conditions: output scale 1/32768 and zero point 0 */
+    struct qg q;
+    qg_new(&q);
+    int64_t d[1] = {2};
+    int16_t x[2] = {1, 2}, y[2];
+    uint32_t xi = qt(&q, I16, 1, d, x, 0.001f, 0), out = qt(&q, I16, 1, d, NULL, 1.0f / 256, 0);
+    qnode(&q, SYNAP_OP_SOFTMAX, 1, &xi, out);
+    assert_int_equal(qrun(&q, out, y, sizeof y), -1);
+    assert_string_equal(q.err.msg, "node 'n' (Softmax): integer int16 Softmax needs output scale "
+                                   "1/32768 and zero point 0 (TFLite's)");
+    synap_graph_free(q.g);
+}
+
 /* ---- Concat, Pad, Resize, QuantizeLinear ------------------------------------------------ */
 
 static void test_concat_requantizes(void **state)
@@ -1112,6 +1210,43 @@ static void test_movement_passes_integers(void **state)
     synap_graph_free(q.g);
 }
 
+/* ---- TFLite FLOOR_DIV on int32 (formats/tflite/ops.c) ------------------------------ */
+
+/* tests/data/tflite_floor_div/floor_div.tflite (written by gen.py there):
+ * q = FLOOR_DIV(a [2, 4], b [4]), int32 graph inputs. TFLite's int32
+ * FloorDiv is floor(double(a) / double(b)); the expected values are
+ * Python's a // b (gen.py prints them), exactly, including the int32
+ * extremes where a - Mod(a, b) would overflow. */
+static void test_tflite_floor_div_int32(void **state)
+{
+    (void)state;
+    const char *dir = getenv("SYNAP_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tflite_floor_div/floor_div.tflite", dir ? dir : "tests/data");
+    struct synap_err err = {0};
+    struct synap_graph *g = synap_tflite_import(path, NULL, &err);
+    if (!g) fail_msg("%s", err.msg);
+    static const int32_t a[8] = {7, -7, 7, -7, 0, -1, INT32_MAX, INT32_MIN}, b[4] = {2, 2, -2, -2};
+    static const int32_t want[8] = {3, -4, -4, 3, 0, -1, -1073741824, 1073741824};
+    for (int th = 1; th <= 3; th += 2) {
+        struct synap_plan_opts o = {.nthreads = th};
+        struct synap_plan *p = synap_plan_new(g, &o, &err);
+        if (!p) fail_msg("%s", err.msg);
+        struct synap_value *va = synap_plan_input(p, 0), *vb = synap_plan_input(p, 1);
+        assert_int_equal(va->dtype, I32);
+        assert_int_equal(synap_value_nelem(va), 8);
+        assert_int_equal(synap_value_nelem(vb), 4);
+        memcpy(va->data, a, sizeof a);
+        memcpy(vb->data, b, sizeof b);
+        if (synap_plan_run(p, &err)) fail_msg("%s", err.msg);
+        const struct synap_value *y = synap_plan_output(p, 0);
+        assert_int_equal(y->dtype, I32);
+        assert_memory_equal(y->data, want, sizeof want);
+        synap_plan_free(p);
+    }
+    synap_graph_free(g);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -1153,11 +1288,14 @@ int main(void)
         cmocka_unit_test(test_hard_sigmoid),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_softmax_random),
+        cmocka_unit_test(test_softmax_int16_golden),
+        cmocka_unit_test(test_softmax_int16_random),
         cmocka_unit_test(test_concat_requantizes),
         cmocka_unit_test(test_pad_uses_zero_point),
         cmocka_unit_test(test_resize_bilinear),
         cmocka_unit_test(test_quantize_linear_tflite),
         cmocka_unit_test(test_movement_passes_integers),
+        cmocka_unit_test(test_tflite_floor_div_int32),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
