@@ -579,17 +579,43 @@ static int op_squared_difference(struct tfl_ctx *c, const struct tfl_op *op)
     return tfl_emit(c, op, NULL, SYNAP_OP_MUL, sq, 2, out);
 }
 
+/* FLOOR_DIV: float -> Div then Floor. Integers (TFLite's int32/int16/int8
+ * FloorDiv: floor(double(a) / double(b)) on the raw integers, quantization
+ * parameters ignored) -> exact integer ops without intermediate overflow:
+ * t = Div(a, b) truncates; Mod(a, b) with fmod 0 (sign of b) and fmod 1
+ * (sign of a) differ by exactly b when t must step down, else are equal,
+ * so floor(a / b) = t - (Mod0 - Mod1) / b. A zero divisor (an error in
+ * TFLite) gives 0. */
 static int op_floor_div(struct tfl_ctx *c, const struct tfl_op *op)
 {
     uint32_t ins[2], out, q;
     if (tfl_input_req(c, op, 0, &ins[0]) < 0 || tfl_input_req(c, op, 1, &ins[1]) < 0 ||
         tfl_output(c, op, 0, &out) < 0)
         return -1;
-    if (!synap_dtype_is_float(tfl_t(c, ins[0])->dtype))
-        return synap_errf(tfl_err(c), "integer FLOOR_DIV is not supported");
-    q = tfl_temp(c, op, "div");
-    if (tfl_emit(c, op, "div", SYNAP_OP_DIV, ins, 2, q) < 0) return -1;
-    return tfl_emit(c, op, NULL, SYNAP_OP_FLOOR, &q, 1, out);
+    const struct synap_tensor *a = tfl_t(c, ins[0]), *b = tfl_t(c, ins[1]);
+    if (synap_dtype_is_float(a->dtype)) {
+        q = tfl_temp(c, op, "div");
+        if (tfl_emit(c, op, "div", SYNAP_OP_DIV, ins, 2, q) < 0) return -1;
+        return tfl_emit(c, op, NULL, SYNAP_OP_FLOOR, &q, 1, out);
+    }
+    if (a->dtype != b->dtype || (a->dtype != SYNAP_DTYPE_INT32 && a->dtype != SYNAP_DTYPE_INT16 &&
+                                 a->dtype != SYNAP_DTYPE_INT8))
+        return synap_errf(tfl_err(c), "FLOOR_DIV of %s by %s is not supported",
+                          synap_dtype_name(a->dtype), synap_dtype_name(b->dtype));
+    if (a->quant || b->quant) return synap_errf(tfl_err(c), "quantized FLOOR_DIV is not supported");
+    uint32_t t = tfl_temp(c, op, "trunc"), m[2], d = tfl_temp(c, op, "diff"),
+             k = tfl_temp(c, op, "step");
+    if (tfl_emit(c, op, "trunc", SYNAP_OP_DIV, ins, 2, t) < 0) return -1;
+    for (int f = 0; f < 2; f++) {
+        m[f] = tfl_temp(c, op, f ? "fmod" : "mod");
+        size_t nd = tfl_node(c, op, f ? "fmod" : "mod", SYNAP_OP_MOD, ins, 2, m[f]);
+        set_int(c, nd, "fmod", f);
+        if (tfl_infer(c, nd) < 0) return -1;
+    }
+    if (tfl_emit(c, op, "diff", SYNAP_OP_SUB, m, 2, d) < 0) return -1;
+    uint32_t kd[2] = {d, ins[1]}, r[2] = {t, k};
+    if (tfl_emit(c, op, "step", SYNAP_OP_DIV, kd, 2, k) < 0) return -1;
+    return tfl_emit(c, op, NULL, SYNAP_OP_SUB, r, 2, out);
 }
 
 static int op_select(struct tfl_ctx *c, const struct tfl_op *op)
