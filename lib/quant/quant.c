@@ -623,6 +623,15 @@ static struct synap_quant *fixed_quant(struct qctx *q, enum synap_op op, enum sy
         return r;
     }
     if (op != SYNAP_OP_SOFTMAX) return NULL;
+    if (type_bits(type) == 16) {
+        /* TFLite's int16 Softmax: [0, 1) on 1/32768, zero point 0 */
+        enum synap_qscheme s = act_scheme(q, type);
+        struct synap_quant *r = qrec(q->g, s, 1, -1);
+        r->scale[0] = 1.0f / 32768;
+        r->zero_point[0] = 0;
+        r->fl = s == SYNAP_QSCHEME_DYNAMIC_FIXED_POINT ? 15 : 0;
+        return r;
+    }
     int32_t lo, hi;
     synap_q_range(type, &lo, &hi);
     struct synap_quant *r = qrec(q->g, SYNAP_QSCHEME_ASYMMETRIC_AFFINE, 1, -1);
@@ -692,7 +701,7 @@ static bool is_const(const struct synap_graph *g, uint32_t t)
 static const char *integer_reason(const struct synap_graph *g, const struct synap_node *n,
                                   enum synap_dtype type)
 {
-    bool b16 = type_bits(type) == 16;
+    (void)type; /* every integer kernel takes 8 and 16 bits */
     switch (n->op) {
     case SYNAP_OP_CONV:
     case SYNAP_OP_CONV_TRANSPOSE:
@@ -716,8 +725,6 @@ static const char *integer_reason(const struct synap_graph *g, const struct syna
             if (n->inputs[k] != SYNAP_NONE && !is_const(g, n->inputs[k]))
                 return "Clip bounds are not constant";
         return NULL;
-    case SYNAP_OP_SOFTMAX:
-        return b16 ? "integer Softmax supports 8-bit tensors only" : NULL;
     case SYNAP_OP_BATCH_NORMALIZATION:
         if (synap_attr_int(n, "training_mode", 0)) return "training_mode = 1";
         if (n->ninputs != 5) return "integer BatchNormalization needs 5 inputs";
@@ -734,6 +741,7 @@ static const char *integer_reason(const struct synap_graph *g, const struct syna
     case SYNAP_OP_SIGMOID:
     case SYNAP_OP_HARD_SIGMOID:
     case SYNAP_OP_HARD_SWISH:
+    case SYNAP_OP_SOFTMAX:
     case SYNAP_OP_TANH:
     case SYNAP_OP_REDUCE_MEAN:
     case SYNAP_OP_CONCAT:
