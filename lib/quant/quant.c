@@ -593,6 +593,15 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
     enum synap_qscheme s = act_scheme(q, type);
     synap_quant_range(st, q->o->algo, q->o->percentile, type, s, &lo, &hi, entropy);
     if (*slot) return *slot;
+    /* the network's outputs keep their whole range under every algorithm:
+     * clipping algorithms cut the tails, and an output's tail is its
+     * confident answers (examples/digits' logits under kl_divergence:
+     * 32.2 dB clipped, 40.9 dB not) */
+    for (size_t k = 0; k < q->g->noutputs; k++)
+        if (q->g->outputs[k] == t) {
+            lo = fmin(lo, st->min);
+            hi = fmax(hi, st->max);
+        }
     if (type_bits(type) == 16) {
         /* Headroom: 16-bit ranges cover at least 1.5 times the data set's
          * extremes. Real inputs exceed a data set's extremes (a global
