@@ -1051,10 +1051,12 @@ static size_t qf_scratch(const struct conv_shape *p, const struct qf *f)
 }
 
 /* Scratch the fast path needs, 0 when it does not apply. */
+static size_t qt_infer_scratch(const struct synap_kctx *c, const struct conv_shape *p);
+
 static size_t qf_infer_scratch(const struct synap_kctx *c, const struct conv_shape *p)
 {
     struct qf f;
-    return qf_shape(c, p, &f) ? qf_scratch(p, &f) : 0;
+    return qf_shape(c, p, &f) ? qf_scratch(p, &f) : qt_infer_scratch(c, p);
 }
 
 struct qf_prep {
@@ -1172,13 +1174,188 @@ static int qconv_fast(const struct qconv_args *a)
     return 1;
 }
 
+/* ---- fast integer ConvTranspose ------------------------------------------------
+ * The reference's gather, without its per-element overhead: per spatial
+ * dimension, the (tap, input index) pairs that reach each output index are
+ * listed once (o = i * s - pb + k * d); w - zw per output channel and
+ * x - zx per batch are converted once; every output element sums over its
+ * pairs in int64 (exact, so equal to the reference whatever the order) and
+ * is requantized by qf_out. 1-D and 2-D. */
+
+struct qt {
+    struct qf f; /* xq, wq (cout x cg x k_sp), ch, types, zero points */
+    int64_t KH, KW, OH, OW, H, W;
+    int32_t *ny, *nx;           /* pairs per output row / column */
+    int32_t *ky, *iy, *kx, *ix; /* OH x KH, OW x KW */
+};
+
+static void qt_pairs(int64_t out, int64_t in, int64_t k, int64_t st, int64_t d, int64_t pb,
+                     int32_t *n, int32_t *kk, int32_t *ii)
+{
+    for (int64_t o = 0; o < out; o++) {
+        int32_t c = 0;
+        for (int64_t t = 0; t < k; t++) {
+            int64_t num = o + pb - t * d;
+            if (num < 0 || num % st) continue;
+            int64_t i = num / st;
+            if (i >= in) continue;
+            kk[o * k + c] = (int32_t)t;
+            ii[o * k + c] = (int32_t)i;
+            c++;
+        }
+        n[o] = c;
+    }
+}
+
+/* weights (IOHW, groups) of output channel m as [cg][k_sp] */
+static void qt_prep_chan(void *arg, size_t begin, size_t end)
+{
+    const struct qf_prep *pr = arg;
+    const struct qconv_args *a = pr->a;
+    struct synap_kctx *c = a->c;
+    const struct conv_shape *p = a->p;
+    const struct synap_value *w = &c->in[1];
+    int legacy = c->in[0].dtype == SYNAP_DTYPE_UINT8;
+    for (size_t mm = begin; mm < end; mm++) {
+        int64_t m = (int64_t)mm, g = m / p->mg, mo = m % p->mg;
+        size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
+        int32_t zw = a->qw->zero_point[qi];
+        double mr =
+            legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
+                   : (double)a->qx->scale[0] * (double)a->qw->scale[qi] / (double)a->qy->scale[0];
+        struct qf_chan *q = &pr->ch[m];
+        synap_q_quantize_multiplier(mr, &q->mult, &q->shift);
+        q->bias = p->has_bias
+                      ? (c->in[2].dtype == SYNAP_DTYPE_INT64 ? ((const int64_t *)c->in[2].data)[m]
+                                                             : ((const int32_t *)c->in[2].data)[m])
+                      : 0;
+        q->wabs = 0;
+        int32_t *d = pr->f->wq + m * p->cg * p->k_sp;
+        for (int64_t ch = 0; ch < p->cg; ch++) {
+            int64_t ci = g * p->cg + ch;
+            for (int64_t kp = 0; kp < p->k_sp; kp++) {
+                int64_t v =
+                    (int64_t)qf_load(w->dtype, w->data, (ci * p->mg + mo) * p->k_sp + kp) - zw;
+                if (v > INT32_MAX || v < -INT32_MAX) q->wabs = -1;
+                d[ch * p->k_sp + kp] = (int32_t)v;
+            }
+        }
+    }
+}
+
+/* output rows (m, oy) of batch f.n */
+static void qt_rows(void *arg, size_t begin, size_t end)
+{
+    const struct qt *t = arg;
+    const struct qf *f = &t->f;
+    const struct conv_shape *p = f->p;
+    for (size_t r = begin; r < end; r++) {
+        int64_t m = (int64_t)r / t->OH, oy = (int64_t)r % t->OH, g = m / p->mg;
+        const int32_t *wm = f->wq + m * p->cg * p->k_sp;
+        const int32_t *xg = f->xq + g * p->cg * p->in_sp;
+        int64_t yb = ((f->n * p->cout + m) * t->OH + oy) * t->OW;
+        for (int64_t ox = 0; ox < t->OW; ox++) {
+            int64_t acc = 0;
+            for (int64_t ch = 0; ch < p->cg; ch++) {
+                const int32_t *xc = xg + ch * p->in_sp, *wc = wm + ch * p->k_sp;
+                for (int32_t a = 0; a < t->ny[oy]; a++) {
+                    const int32_t *xr = xc + (int64_t)t->iy[oy * t->KH + a] * t->W;
+                    const int32_t *wr = wc + (int64_t)t->ky[oy * t->KH + a] * t->KW;
+                    for (int32_t b = 0; b < t->nx[ox]; b++)
+                        acc += (int64_t)xr[t->ix[ox * t->KW + b]] * wr[t->kx[ox * t->KW + b]];
+                }
+            }
+            qf_out(f, m, acc, yb + ox);
+        }
+    }
+}
+
+static int qt_shape(const struct synap_kctx *c, const struct conv_shape *p, struct qt *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!p->transpose || (p->nsp != 1 && p->nsp != 2) || !qf_type_ok(c->in[0].dtype) ||
+        !qf_type_ok(c->in[1].dtype))
+        return 0;
+    int l = p->nsp - 1;
+    t->H = p->nsp == 2 ? p->in[0] : 1;
+    t->OH = p->nsp == 2 ? p->out[0] : 1;
+    t->KH = p->nsp == 2 ? p->k[0] : 1;
+    t->W = p->in[l], t->OW = p->out[l], t->KW = p->k[l];
+    return 1;
+}
+
+/* Scratch: [chan | wq | xq | pairs] */
+static size_t qt_scratch(const struct conv_shape *p, const struct qt *t)
+{
+    return qf_align((size_t)p->cout * sizeof(struct qf_chan)) +
+           qf_align((size_t)(p->cout * p->cg * p->k_sp) * sizeof(int32_t)) +
+           qf_align((size_t)(p->cin * p->in_sp) * sizeof(int32_t)) +
+           qf_align((size_t)(t->OH * (1 + 2 * t->KH) + t->OW * (1 + 2 * t->KW)) * sizeof(int32_t));
+}
+
+static size_t qt_infer_scratch(const struct synap_kctx *c, const struct conv_shape *p)
+{
+    struct qt t;
+    return qt_shape(c, p, &t) ? qt_scratch(p, &t) : 0;
+}
+
+static int qconvt_fast(const struct qconv_args *a)
+{
+    struct synap_kctx *c = a->c;
+    const struct conv_shape *p = a->p;
+    struct qt t;
+    if (!qt_shape(c, p, &t)) return 0;
+    size_t need = qt_scratch(p, &t);
+    if (!c->scratch || c->scratch_nbytes < need) return 0;
+    struct qf *f = &t.f;
+    f->c = c;
+    f->p = p;
+    f->H = t.H;
+    f->W = t.W;
+    f->xt = c->in[0].dtype;
+    f->yt = c->out[0].dtype;
+    f->zx = a->qx->zero_point[0];
+    f->zy = a->qy->zero_point[0];
+    f->wide = f->xt == SYNAP_DTYPE_INT16 || f->xt == SYNAP_DTYPE_UINT16;
+    char *s = c->scratch;
+    struct qf_chan *ch = (struct qf_chan *)s;
+    s += qf_align((size_t)p->cout * sizeof *ch);
+    f->wq = (int32_t *)s;
+    s += qf_align((size_t)(p->cout * p->cg * p->k_sp) * sizeof(int32_t));
+    f->xq = (int32_t *)s;
+    s += qf_align((size_t)(p->cin * p->in_sp) * sizeof(int32_t));
+    int32_t *q = (int32_t *)s;
+    t.ny = q, q += t.OH;
+    t.ky = q, q += t.OH * t.KH;
+    t.iy = q, q += t.OH * t.KH;
+    t.nx = q, q += t.OW;
+    t.kx = q, q += t.OW * t.KW;
+    t.ix = q;
+    f->ch = ch;
+    struct qf_prep pr = {f, a, ch};
+    synap_pool_for(c->pool, (size_t)p->cout, 1, qt_prep_chan, &pr);
+    for (int64_t m = 0; m < p->cout; m++)
+        if (ch[m].wabs < 0) return 0;
+    int l = p->nsp - 1;
+    if (p->nsp == 2)
+        qt_pairs(t.OH, t.H, t.KH, p->s[0], p->d[0], p->pb[0], t.ny, t.ky, t.iy);
+    else
+        t.ny[0] = 1, t.ky[0] = 0, t.iy[0] = 0;
+    qt_pairs(t.OW, t.W, t.KW, p->s[l], p->d[l], p->pb[l], t.nx, t.kx, t.ix);
+    for (f->n = 0; f->n < p->batch; f->n++) {
+        synap_pool_for(c->pool, (size_t)p->cin, 1, qf_convert_x, f);
+        synap_pool_for(c->pool, (size_t)(p->cout * t.OH), 1, qt_rows, &t);
+    }
+    return 1;
+}
+
 static int qconv_run(struct synap_kctx *c)
 {
     struct conv_shape p;
     if (conv_shape(c, &p) || qconv_check(c, &p)) return -1;
     struct qconv_args a = {c, &p, synap_q_in(c, 0), synap_q_in(c, 1), synap_q_out(c, 0)};
     if (!a.qy) return synap_errf(c->err, "output 0 has no quantization parameters");
-    if (p.batch > 0 && p.cout > 0 && !qconv_fast(&a))
+    if (p.batch > 0 && p.cout > 0 && !qconv_fast(&a) && !qconvt_fast(&a))
         synap_pool_for(c->pool, (size_t)(p.batch * p.cout), 1, qconv_planes_ref, &a);
     return 0;
 }

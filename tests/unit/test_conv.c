@@ -1633,6 +1633,122 @@ static int64_t qcheck(const struct qcase *q, const char *what)
     return ny;
 }
 
+/* Integer ConvTranspose: the fast gather (scratch given) against the
+ * reference loop (run without scratch), byte for byte, 1 and 2 threads. */
+static void test_qconvt_fast_vs_ref(void **state)
+{
+    (void)state;
+    const enum synap_dtype types[3] = {SYNAP_DTYPE_UINT8, SYNAP_DTYPE_INT8, SYNAP_DTYPE_INT16};
+    for (int it = 0; it < 60; it++) {
+        enum synap_dtype xt = types[it % 3], wt = xt == SYNAP_DTYPE_INT16 ? SYNAP_DTYPE_INT8 : xt;
+        int nsp = it % 5 == 4 ? 1 : 2;
+        int64_t group = qrnd(1, 2), cg = qrnd(1, 3), mg = qrnd(1, 3), cin = group * cg,
+                cout = group * mg;
+        int64_t h = qrnd(1, 6), w = qrnd(1, 9), kh = qrnd(1, 4), kw = qrnd(1, 4);
+        int64_t st[2] = {qrnd(1, 3), qrnd(1, 3)}, dl[2] = {qrnd(1, 2), qrnd(1, 2)};
+        int64_t pads[4] = {qrnd(0, kh - 1), qrnd(0, kw - 1), qrnd(0, kh - 1), qrnd(0, kw - 1)};
+        int64_t opad[2] = {qrnd(0, st[0] - 1), qrnd(0, st[1] - 1)};
+        if (opad[0] >= dl[0] && opad[0] >= st[0]) opad[0] = 0;
+        if (opad[1] >= dl[1] && opad[1] >= st[1]) opad[1] = 0;
+        /* no empty outputs */
+        if ((h - 1) * st[0] + (kh - 1) * dl[0] + 1 + opad[0] - pads[0] - pads[2] < 1)
+            pads[0] = pads[2] = 0;
+        if ((w - 1) * st[1] + (kw - 1) * dl[1] + 1 + opad[1] - pads[1] - pads[3] < 1)
+            pads[1] = pads[3] = 0;
+        int r = nsp + 2;
+        int64_t xd[4] = {2, cin, h, w}, wd[4] = {cin, mg, kh, kw};
+        if (nsp == 1) xd[2] = w, wd[2] = kw;
+        int perch = xt != SYNAP_DTYPE_UINT8;
+        int bias = it % 4 != 0;
+        struct synap_graph *g = synap_graph_new();
+        uint32_t tx = synap_graph_add_tensor(g, "x", xt, r, xd);
+        uint32_t tw = synap_graph_add_tensor(g, "w", wt, r, wd);
+        uint32_t tb = synap_graph_add_tensor(
+            g, "b", xt == SYNAP_DTYPE_INT16 ? SYNAP_DTYPE_INT64 : SYNAP_DTYPE_INT32, 1, &cout);
+        uint32_t ty = synap_graph_add_tensor(g, "y", xt, 0, NULL);
+        float sx = 0.05f, sy = xt == SYNAP_DTYPE_INT16 ? 0.02f : 0.3f, ws[8];
+        int32_t zx = xt == SYNAP_DTYPE_UINT8  ? 120
+                     : xt == SYNAP_DTYPE_INT8 ? -3
+                                              : 0,
+                zy = xt == SYNAP_DTYPE_UINT8 ? 100 : 0, wz[8];
+        for (int k = 0; k < 8; k++) {
+            ws[k] = 0.01f * (1.0f + 0.25f * (float)k);
+            wz[k] = perch ? 0 : 128;
+        }
+        qset(g, tx, 1, &sx, &zx);
+        qset(g, tw, perch ? (size_t)cout : 1, ws, wz);
+        if (perch) g->tensors[tw].quant->axis = 1;
+        qset(g, ty, 1, &sy, &zy);
+        struct synap_node *nd = synap_graph_add_node(g, "qct", SYNAP_OP_CONV_TRANSPOSE, 3, 1);
+        nd->inputs[0] = tx, nd->inputs[1] = tw, nd->inputs[2] = bias ? tb : SYNAP_NONE;
+        nd->outputs[0] = ty;
+        synap_node_set_int(g, nd, "group", group);
+        int64_t s1[2] = {st[0], st[1]}, d1[2] = {dl[0], dl[1]}, p1[4], o1[2] = {opad[0], opad[1]};
+        memcpy(p1, pads, sizeof p1);
+        if (nsp == 1)
+            s1[0] = st[1], d1[0] = dl[1], p1[0] = pads[1], p1[1] = pads[3], o1[0] = opad[1];
+        synap_node_set_ints(g, nd, "strides", s1, (size_t)nsp);
+        synap_node_set_ints(g, nd, "dilations", d1, (size_t)nsp);
+        synap_node_set_ints(g, nd, "pads", p1, 2 * (size_t)nsp);
+        synap_node_set_ints(g, nd, "output_padding", o1, (size_t)nsp);
+        struct synap_value in[3];
+        memset(in, 0, sizeof in);
+        int64_t nx = nelem(r, xd), nw = nelem(r, wd);
+        in[0].dtype = xt, in[0].rank = r;
+        memcpy(in[0].dims, xd, sizeof xd);
+        in[1].dtype = wt, in[1].rank = r;
+        memcpy(in[1].dims, wd, sizeof wd);
+        in[2].dtype = g->tensors[tb].dtype, in[2].rank = 1, in[2].dims[0] = cout;
+        in[0].data = synap_xmalloc((size_t)nx * 2);
+        in[1].data = synap_xmalloc((size_t)nw * 2);
+        in[2].data = synap_xmalloc((size_t)cout * 8);
+        int32_t lo, hi;
+        synap_q_range(xt, &lo, &hi);
+        qfill(xt, in[0].data, nx, lo, hi);
+        qfill(wt, in[1].data, nw, wt == SYNAP_DTYPE_UINT8 ? 0 : -127,
+              wt == SYNAP_DTYPE_UINT8 ? 255 : 127);
+        for (int64_t i = 0; i < cout; i++) {
+            if (in[2].dtype == SYNAP_DTYPE_INT64)
+                ((int64_t *)in[2].data)[i] = qrnd(-100000, 100000) * 1000;
+            else
+                ((int32_t *)in[2].data)[i] = (int32_t)qrnd(-100000, 100000);
+        }
+        void *want = NULL;
+        size_t nb = 0;
+        for (int pass = 0; pass < 3; pass++) { /* reference, fast 1 thread, fast 2 threads */
+            struct synap_pool *pool = synap_pool_new(pass == 2 ? 2 : 1);
+            struct synap_value out[1];
+            memset(out, 0, sizeof out);
+            struct synap_err err = {0};
+            struct synap_kctx c = {g, nd, in, bias ? 3 : 2, out, 1, 0, NULL, pool, &err};
+            if (synap_conv_infer(&c)) fail_msg("case %d: %s", it, err.msg);
+            if (pass > 0) assert_true(c.scratch_nbytes > 0);
+            out[0].data = calloc((size_t)nelem(out[0].rank, out[0].dims) + 1, 2);
+            c.scratch = pass && c.scratch_nbytes ? synap_xaligned(c.scratch_nbytes) : NULL;
+            if (!pass) c.scratch_nbytes = 0;
+            if (synap_conv_run(&c)) fail_msg("case %d: %s", it, err.msg);
+            free(c.scratch);
+            nb = (size_t)nelem(out[0].rank, out[0].dims) * synap_dtype_size(xt);
+            if (!pass) {
+                want = out[0].data;
+            } else {
+                if (memcmp(want, out[0].data, nb))
+                    for (size_t i = 0; i < nb / synap_dtype_size(xt); i++)
+                        if (synap_q_load(xt, want, (int64_t)i) !=
+                            synap_q_load(xt, out[0].data, (int64_t)i))
+                            fail_msg("case %d pass %d: y[%zu] = %d, reference %d", it, pass, i,
+                                     synap_q_load(xt, out[0].data, (int64_t)i),
+                                     synap_q_load(xt, want, (int64_t)i));
+                free(out[0].data);
+            }
+            synap_pool_free(pool);
+        }
+        free(want);
+        free_values(in, 3);
+        synap_graph_free(g);
+    }
+}
+
 static void test_qconv_fast_vs_ref(void **state)
 {
     (void)state;
@@ -1715,6 +1831,7 @@ int main(void)
         cmocka_unit_test(test_transpose_threads),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_qconv_fast_vs_ref),
+        cmocka_unit_test(test_qconvt_fast_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
