@@ -530,6 +530,8 @@ int tfl_input(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t)
     *t = SYNAP_NONE;
     if (k >= op->nin || op->in[k] < 0) return 0;
     struct tfl_tensor *tt = &c->tensors[op->in[k]];
+    /* a state tensor without data: an omitted input (zero initial state) */
+    if (tt->variable && !tt->data && tt->t == SYNAP_NONE) return 0;
     if (tt->t == SYNAP_NONE && materialize(c, tt) < 0) return -1;
     *t = tt->t;
     return 0;
@@ -607,6 +609,7 @@ static int read_tensor(struct tfl_ctx *c, size_t i, const struct fb_table *tt,
     uint32_t buf = fb_u32(r, tt, TFL_TENSOR_BUFFER, 0);
     t->quant = fb_table(r, tt, TFL_TENSOR_QUANTIZATION);
     t->sparsity = fb_table(r, tt, TFL_TENSOR_SPARSITY);
+    t->variable = fb_u8(r, tt, TFL_TENSOR_IS_VARIABLE, 0) != 0;
     if (fb_failed(r)) return -1;
     if (shape.len > SYNAP_MAX_RANK)
         return synap_errf(c->err, "tensor '%s': rank %u exceeds the maximum of %d", t->name,
@@ -658,7 +661,7 @@ static int read_tensor(struct tfl_ctx *c, size_t i, const struct fb_table *tt,
             return synap_errf(c->err, "tensor '%s': buffer has %zu bytes, shape needs %lld x %zu",
                               t->name, t->nbytes, (long long)ne, esz);
     }
-    t->defined = t->data != NULL || t->sparsity.vtsize != 0;
+    t->defined = t->data != NULL || t->sparsity.vtsize != 0 || t->variable;
     return 0;
 }
 

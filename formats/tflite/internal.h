@@ -21,6 +21,7 @@ struct tfl_tensor {
     struct fb_table quant;
     struct fb_table sparsity; /* vtsize 0 when dense */
     int defined;              /* a graph input, a constant or produced earlier */
+    int variable;             /* is_variable: state (LSTM, SVDF) that starts at zero */
     uint32_t t;               /* the synap tensor (NHWC, as in the model), or SYNAP_NONE */
 };
 

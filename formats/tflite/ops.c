@@ -1374,6 +1374,266 @@ static int op_batch_to_space(struct tfl_ctx *c, const struct tfl_op *op)
     return tfl_emit(c, op, NULL, SYNAP_OP_SLICE, ins, 4, out);
 }
 
+/* ---- recurrent layers --------------------------------------------------------- */
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM (float) -> the canonical LSTM (ONNX).
+ * TFLite inputs: 0 x; 1-4 input-to-{input,forget,cell,output} weights [H, I];
+ * 5-8 recurrent-to-{...} [H, H]; 9-11 cell-to-{input,forget,output}
+ * peepholes [H]; 12-15 {input,forget,cell,output} gate biases [H]; 16-17
+ * projection weights/bias; 18 output state, 19 cell state ([B, H]; omitted
+ * means zeros); 20-23 layer-norm coefficients. Options: fused activation
+ * (the cell input's and the output's function), cell_clip, proj_clip,
+ * time_major, asymmetric_quantize_inputs, diagonal_recurrent_tensors.
+ *
+ * W/R/B/P are concatenated in ONNX's iofc / iof order (folded at import).
+ * Batch-major x [B, S, I] uses layout=1; time-major [S, B, I] layout=0.
+ * CIFG (no input gate: i = 1 - f) becomes input_forget=1, whose kernel rule
+ * is f = 1 - i: the input slot gets the negated forget weights, bias and
+ * peephole, so i = sigmoid(-z_f) = 1 - sigmoid(z_f) and f = 1 - i.
+ * TFLite's cell_clip clips the cell state after each step, which ONNX's
+ * clip (on gate pre-activations) is not: when the clip can engage (|c0| +
+ * S > cell_clip, |c| growing by < 1 per step), the sequence is unrolled into
+ * one LSTM node per step with Clip on its Y_c. The clipping step's own
+ * output o * tanh(c) then used the unclipped c: with |c| >= clip >= 8 that
+ * differs by at most 1 - tanh(8) < 2.3e-7, so only tanh, no peepholes (the
+ * output gate's would see the unclipped c) and clips >= 8 are accepted. The
+ * output is [B, S, H] ([S, B, H] when time-major). */
+enum {
+    TFL_LSTM_ACT,
+    TFL_LSTM_CELL_CLIP,
+    TFL_LSTM_PROJ_CLIP,
+    TFL_LSTM_TIME_MAJOR,
+    TFL_LSTM_ASYM_INPUTS,
+    TFL_LSTM_DIAGONAL
+};
+
+static int lstm_zeros(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix, int rank,
+                      const int64_t *dims, uint32_t *t)
+{
+    int64_t n = synap_shape_nelem(rank, dims);
+    float *z = n >= 0 ? calloc((size_t)n + 1, sizeof *z) : NULL;
+    if (!z) return synap_errf(tfl_err(c), "out of memory");
+    *t = tfl_const(c, op, suffix, SYNAP_DTYPE_FLOAT32, rank, dims, z, (size_t)n * sizeof *z);
+    free(z);
+    return 0;
+}
+
+static int lstm_reshape(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix, uint32_t x,
+                        const int64_t *shp, int rank, uint32_t out, uint32_t *res)
+{
+    *res = out != SYNAP_NONE ? out : tfl_temp(c, op, suffix);
+    uint32_t ins[2] = {x, tfl_const_i64(c, op, suffix, shp, (size_t)rank)};
+    size_t nd = tfl_node(c, op, suffix, SYNAP_OP_RESHAPE, ins, 2, *res);
+    set_int(c, nd, "allowzero", 1);
+    return tfl_infer(c, nd);
+}
+
+/* Concat(parts, axis 0) into a new temp (one part: itself). */
+static int lstm_concat(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix,
+                       const uint32_t *parts, size_t n, uint32_t *res)
+{
+    if (n == 1) return *res = parts[0], 0;
+    *res = tfl_temp(c, op, suffix);
+    size_t nd = tfl_node(c, op, suffix, SYNAP_OP_CONCAT, parts, n, *res);
+    set_int(c, nd, "axis", 0);
+    return tfl_infer(c, nd);
+}
+
+static int lstm_neg(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix, uint32_t x,
+                    uint32_t *res)
+{
+    *res = tfl_temp(c, op, suffix);
+    return tfl_emit(c, op, suffix, SYNAP_OP_NEG, &x, 1, *res);
+}
+
+/* Input k, which must be float32 of rank `rank` with the given dims. */
+static int lstm_in(struct tfl_ctx *c, const struct tfl_op *op, size_t k, int rank, int64_t d0,
+                   int64_t d1, uint32_t *t)
+{
+    if (tfl_input(c, op, k, t) < 0) return -1;
+    if (*t == SYNAP_NONE) return 0;
+    const struct synap_tensor *st = tfl_t(c, *t);
+    if (st->dtype != SYNAP_DTYPE_FLOAT32 || st->rank != rank || st->dims[0] != d0 ||
+        (rank == 2 && st->dims[1] != d1))
+        return synap_errf(tfl_err(c), "input %zu: expected float32 [%lld%s%lld]", k, (long long)d0,
+                          rank == 2 ? ", " : "", rank == 2 ? (long long)d1 : 0LL);
+    return 0;
+}
+
+static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
+{
+    const struct tfl_tensor *tx = tfl_in_tensor(c, op, 0), *ty = tfl_out_tensor(c, op, 0);
+    if (!tx) return synap_errf(tfl_err(c), "input 0 is required");
+    if (tx->dtype != SYNAP_DTYPE_FLOAT32 || ty->dtype != SYNAP_DTYPE_FLOAT32)
+        return synap_errf(tfl_err(c), "integer UNIDIRECTIONAL_SEQUENCE_LSTM is not supported");
+    if (op->nin < 20) return synap_errf(tfl_err(c), "%zu inputs, expected 20 or 24", op->nin);
+    if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
+        return synap_errf(tfl_err(c),
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM with a projection layer (inputs 16-17) "
+                          "is not supported");
+    for (size_t k = 20; k < 24; k++)
+        if (tfl_in_tensor(c, op, k))
+            return synap_errf(tfl_err(c),
+                              "UNIDIRECTIONAL_SEQUENCE_LSTM with layer normalization (inputs "
+                              "20-23) is not supported");
+    if (fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_DIAGONAL, 0))
+        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM with "
+                                      "diagonal_recurrent_tensors is not supported");
+    int act = opt_i8(c, op, TFL_LSTM_ACT, TFL_ACT_TANH);
+    float cell_clip = opt_f32(c, op, TFL_LSTM_CELL_CLIP, 0.0f);
+    int time_major = fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_TIME_MAJOR, 0) != 0;
+    const char *act_name = act == TFL_ACT_TANH   ? "Tanh"
+                           : act == TFL_ACT_RELU ? "Relu"
+                           : act == TFL_ACT_NONE ? "Affine"
+                                                 : NULL;
+    if (!act_name)
+        return synap_errf(
+            tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: fused activation %d is not supported", act);
+    if (!(cell_clip >= 0) || cell_clip > 1e30f)
+        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: cell_clip %g is not valid",
+                          (double)cell_clip);
+
+    uint32_t x, out;
+    if (tfl_input_req(c, op, 0, &x) < 0 || need_rank(c, x, 0, 3) < 0) return -1;
+    int64_t xd[3];
+    memcpy(xd, tfl_t(c, x)->dims, sizeof xd);
+    int64_t S = time_major ? xd[0] : xd[1], B = time_major ? xd[1] : xd[0], I = xd[2];
+    uint32_t w[4], r[4], p[3], b[4]; /* TFLite order i, f, c, o */
+    if (tfl_input_req(c, op, 2, &w[1]) < 0 || need_rank(c, w[1], 2, 2) < 0) return -1;
+    int64_t H = tfl_t(c, w[1])->dims[0];
+    if (H < 1 || S < 0 || B < 0 || I < 1)
+        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: bad shapes");
+    for (size_t k = 0; k < 4; k++)
+        if (lstm_in(c, op, 1 + k, 2, H, I, &w[k]) < 0 ||
+            lstm_in(c, op, 5 + k, 2, H, H, &r[k]) < 0 ||
+            lstm_in(c, op, 12 + k, 1, H, 0, &b[k]) < 0 ||
+            (k < 3 && lstm_in(c, op, 9 + k, 1, H, 0, &p[k]) < 0))
+            return -1;
+    int cifg = w[0] == SYNAP_NONE;
+    if (cifg != (r[0] == SYNAP_NONE))
+        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: input-to-input and "
+                                      "recurrent-to-input weights must both be given or omitted");
+    for (size_t k = 1; k < 4; k++)
+        if (w[k] == SYNAP_NONE || r[k] == SYNAP_NONE)
+            return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: input %zu is required",
+                              w[k] == SYNAP_NONE ? 1 + k : 5 + k);
+    int peep = p[1] != SYNAP_NONE || p[2] != SYNAP_NONE || p[0] != SYNAP_NONE;
+    if (peep && (p[1] == SYNAP_NONE || p[2] == SYNAP_NONE || (!cifg && p[0] == SYNAP_NONE)))
+        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: peepholes (inputs 9-11) "
+                                      "must be all given or all omitted");
+    int64_t hv[1] = {H}, hv4[1] = {4 * H};
+    for (size_t k = 0; k < 4; k++)
+        if (b[k] == SYNAP_NONE && lstm_zeros(c, op, "zero_bias", 1, hv, &b[k]) < 0) return -1;
+    if (cifg) { /* the input slot computes 1 - f (see above) */
+        if (lstm_neg(c, op, "cifg_w", w[1], &w[0]) < 0 ||
+            lstm_neg(c, op, "cifg_r", r[1], &r[0]) < 0 ||
+            lstm_neg(c, op, "cifg_b", b[1], &b[0]) < 0 ||
+            (peep && lstm_neg(c, op, "cifg_p", p[1], &p[0]) < 0))
+            return -1;
+    }
+
+    /* W [1, 4H, I], R [1, 4H, H], B [1, 8H], P [1, 3H] in ONNX order */
+    uint32_t W, R, Bias, P = SYNAP_NONE, t, zb;
+    uint32_t wp[4] = {w[0], w[3], w[1], w[2]}, rp[4] = {r[0], r[3], r[1], r[2]};
+    int64_t ws[3] = {1, 4 * H, I}, rs[3] = {1, 4 * H, H}, bs[2] = {1, 8 * H}, ps[2] = {1, 3 * H};
+    if (lstm_concat(c, op, "w_iofc", wp, 4, &t) < 0 ||
+        lstm_reshape(c, op, "W", t, ws, 3, SYNAP_NONE, &W) < 0 ||
+        lstm_concat(c, op, "r_iofc", rp, 4, &t) < 0 ||
+        lstm_reshape(c, op, "R", t, rs, 3, SYNAP_NONE, &R) < 0 ||
+        lstm_zeros(c, op, "rb", 1, hv4, &zb) < 0)
+        return -1;
+    uint32_t bp[5] = {b[0], b[3], b[1], b[2], zb};
+    if (lstm_concat(c, op, "b_iofc", bp, 5, &t) < 0 ||
+        lstm_reshape(c, op, "B", t, bs, 2, SYNAP_NONE, &Bias) < 0)
+        return -1;
+    if (peep) {
+        uint32_t pp[3] = {p[0], p[2], p[1]};
+        if (lstm_concat(c, op, "p_iof", pp, 3, &t) < 0 ||
+            lstm_reshape(c, op, "P", t, ps, 2, SYNAP_NONE, &P) < 0)
+            return -1;
+    }
+
+    /* initial states [B, H] -> [1, B, H] (layout 0) or [B, 1, H] (layout 1) */
+    int64_t ss[3] = {time_major ? 1 : B, time_major ? B : 1, H};
+    uint32_t st[2];
+    double c0max = 0;
+    for (size_t k = 0; k < 2; k++) {
+        uint32_t s;
+        if (lstm_in(c, op, 18 + k, 2, B, H, &s) < 0) return -1;
+        st[k] = SYNAP_NONE;
+        if (s != SYNAP_NONE &&
+            lstm_reshape(c, op, k ? "c0" : "h0", s, ss, 3, SYNAP_NONE, &st[k]) < 0)
+            return -1;
+        if (k == 1 && s != SYNAP_NONE) {
+            const struct synap_tensor *cs = tfl_t(c, s);
+            if (!cs->data) c0max = 1e300; /* not a constant: unbounded */
+            for (int64_t i = 0; cs->data && i < B * H; i++) {
+                double v = ((const float *)cs->data)[i];
+                if (v < 0) v = -v;
+                if (v > c0max) c0max = v;
+            }
+        }
+    }
+
+    const char *acts[3] = {"Sigmoid", act_name, act_name};
+    int64_t layout = time_major ? 0 : 1, ta = time_major ? 0 : 1;
+    if (tfl_output(c, op, 0, &out) < 0) return -1;
+    int64_t os[3] = {time_major ? S : B, time_major ? B : S, H};
+    int unroll = cell_clip > 0 && c0max + (double)S > (double)cell_clip;
+    if (!unroll) {
+        uint32_t ins[8] = {x, W, R, Bias, SYNAP_NONE, st[0], st[1], P}, y = tfl_temp(c, op, "Y");
+        size_t nd = tfl_node(c, op, NULL, SYNAP_OP_LSTM, ins, 8, y);
+        struct synap_graph *g = tfl_graph(c);
+        synap_node_set_int(g, &g->nodes[nd], "hidden_size", H);
+        synap_node_set_int(g, &g->nodes[nd], "layout", layout);
+        synap_node_set_int(g, &g->nodes[nd], "input_forget", cifg);
+        synap_node_set_strings(g, &g->nodes[nd], "activations", acts, 3);
+        if (tfl_infer(c, nd) < 0) return -1;
+        return lstm_reshape(c, op, "out", y, os, 3, out, &t);
+    }
+    if (act != TFL_ACT_TANH || peep || cell_clip < 8)
+        return synap_errf(tfl_err(c),
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM: cell_clip %g that can engage is only "
+                          "supported with tanh, no peepholes and a clip of at least 8",
+                          (double)cell_clip);
+    if (S > 255)
+        return synap_errf(tfl_err(c),
+                          "UNIDIRECTIONAL_SEQUENCE_LSTM: cell_clip with %lld time "
+                          "steps (more than 255) is not supported",
+                          (long long)S);
+    /* one LSTM step per time step, its Y_h is the step's output */
+    uint32_t steps[255], hs[255];
+    for (int64_t s = 0; s < S; s++)
+        steps[s] = tfl_temp(c, op, "x_step");
+    size_t nd = tfl_node_n(c, op, "steps", SYNAP_OP_SPLIT, &x, 1, steps, (size_t)S);
+    set_int(c, nd, "axis", ta);
+    if (tfl_infer(c, nd) < 0) return -1;
+    uint32_t h = st[0], cs = st[1];
+    uint32_t lo = tfl_const_f32(c, op, "cell_min", -cell_clip);
+    uint32_t hi = tfl_const_f32(c, op, "cell_max", cell_clip);
+    for (int64_t s = 0; s < S; s++) {
+        uint32_t ins[8] = {steps[s], W, R, Bias, SYNAP_NONE, h, cs, P};
+        uint32_t outs[3] = {tfl_temp(c, op, "Y"), tfl_temp(c, op, "Y_h"), tfl_temp(c, op, "Y_c")};
+        nd = tfl_node_n(c, op, "step", SYNAP_OP_LSTM, ins, 8, outs, 3);
+        struct synap_graph *g = tfl_graph(c);
+        synap_node_set_int(g, &g->nodes[nd], "hidden_size", H);
+        synap_node_set_int(g, &g->nodes[nd], "layout", layout);
+        synap_node_set_int(g, &g->nodes[nd], "input_forget", cifg);
+        synap_node_set_strings(g, &g->nodes[nd], "activations", acts, 3);
+        if (tfl_infer(c, nd) < 0) return -1;
+        hs[s] = h = outs[1];
+        if (s + 1 < S) {
+            uint32_t ci[3] = {outs[2], lo, hi};
+            cs = tfl_temp(c, op, "c_clip");
+            if (tfl_emit(c, op, "cell_clip", SYNAP_OP_CLIP, ci, 3, cs) < 0) return -1;
+        }
+    }
+    if (S == 1) return lstm_reshape(c, op, "out", hs[0], os, 3, out, &t);
+    nd = tfl_node(c, op, "out", SYNAP_OP_CONCAT, hs, (size_t)S, out);
+    set_int(c, nd, "axis", ta);
+    return tfl_infer(c, nd);
+}
+
 /* ---- the tables -------------------------------------------------------------------- */
 
 #define E(NAME, fn)                                                                                \
@@ -1413,6 +1673,7 @@ const struct tfl_op_entry tfl_op_table[] = {
     E(SUB, op_sub),
     E(DIV, op_div),
     E(SQUEEZE, op_squeeze),
+    E(UNIDIRECTIONAL_SEQUENCE_LSTM, op_unidirectional_lstm),
     E(STRIDED_SLICE, op_strided_slice),
     E(EXP, op_exp),
     E(SPLIT, op_split),

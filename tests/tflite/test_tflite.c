@@ -3,8 +3,9 @@
  * small graph (transposes removed, values unchanged), and, when the shared
  * models are present (SYNAP_SHARED or ../shared), the error messages for
  * quantized and custom-op models, every prefix of a truncated model, the
- * float16, sparse (DENSIFY), hybrid and custom-op models running, and UltraFace RFB-320 against the
- * onnxruntime output of the same network exported to ONNX. */
+ * float16, sparse (DENSIFY), hybrid and custom-op models running, UltraFace RFB-320 against the
+ * onnxruntime output of the same network exported to ONNX, and float
+ * UNIDIRECTIONAL_SEQUENCE_LSTM against numpy (tests/data/tflite_lstm). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -634,6 +635,62 @@ static void test_models_run(void **state)
         import_and_run("ultraface_slim320_nopost/version-slim-320_without_postprocessing.tflite",
                        9),
         2);
+    /* float LSTM whose state inputs are variable tensors (zero at the start) */
+    assert_int_equal(import_and_run("tflm_trained_lstm/trained_lstm.tflite", 2), 1);
+}
+
+/* Float UNIDIRECTIONAL_SEQUENCE_LSTM (ops.c) on the models of
+ * tests/data/tflite_lstm (gen.py there: peepholes with initial states,
+ * a cell_clip that engages, CIFG time-major with relu) against a float64
+ * numpy LSTM written from TFLite's definition: within 1e-5 (measured:
+ * <= 3e-7), with 1 and 3 threads. */
+static void test_lstm_float(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t dims[3];
+        size_t lstm_nodes; /* 1, or one per time step when unrolled */
+    } cases[] = {{"peep", {2, 5, 4}, 1}, {"clip", {2, 22, 3}, 22}, {"cifg_tm", {6, 2, 4}, 1}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char path[1024];
+        struct synap_err err = {0};
+        struct synap_value x = {0}, want = {0};
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm/%s_x.npy", cases[ci].name);
+        if (synap_npy_read(path, &x, &err)) fail_msg("%s", err.msg);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm/%s_y.npy", cases[ci].name);
+        if (synap_npy_read(path, &want, &err)) fail_msg("%s", err.msg);
+        assert_int_equal(want.rank, 3);
+        assert_memory_equal(want.dims, cases[ci].dims, sizeof cases[ci].dims);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm/%s.tflite", cases[ci].name);
+        struct synap_graph *g = synap_tflite_import(path, NULL, &err);
+        if (!g) fail_msg("%s: %s", cases[ci].name, err.msg);
+        size_t nlstm = 0;
+        for (size_t i = 0; i < g->nnodes; i++)
+            nlstm += g->nodes[i].op == SYNAP_OP_LSTM;
+        assert_int_equal(nlstm, cases[ci].lstm_nodes);
+        for (int th = 1; th <= 3; th += 2) {
+            struct synap_plan_opts po = {.nthreads = th};
+            struct synap_plan *p = synap_plan_new(g, &po, &err);
+            if (!p) fail_msg("%s: %s", cases[ci].name, err.msg);
+            struct synap_value *in = synap_plan_input(p, 0);
+            assert_int_equal(synap_value_nelem(in), synap_value_nelem(&x));
+            memcpy(in->data, x.data, (size_t)synap_value_nelem(&x) * sizeof(float));
+            if (synap_plan_run(p, &err)) fail_msg("%s: %s", cases[ci].name, err.msg);
+            const struct synap_value *o = synap_plan_output(p, 0);
+            assert_int_equal(o->rank, 3);
+            assert_memory_equal(o->dims, cases[ci].dims, sizeof cases[ci].dims);
+            const float *y = o->data, *w = want.data;
+            for (int64_t k = 0; k < synap_value_nelem(o); k++)
+                if (!(fabsf(y[k] - w[k]) <= 1e-5f))
+                    fail_msg("%s: y[%lld] = %.8g, expected %.8g", cases[ci].name, (long long)k,
+                             (double)y[k], (double)w[k]);
+            synap_plan_free(p);
+        }
+        synap_graph_free(g);
+        free(x.data);
+        free(want.data);
+    }
 }
 
 /* UltraFace RFB-320 as TFLite (NHWC) against onnxruntime on the ONNX export
@@ -713,7 +770,7 @@ int main(void)
         cmocka_unit_test(test_quantize_ops),           cmocka_unit_test(test_detection_postprocess),
         cmocka_unit_test(test_unreferenced_models),
         cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_models_run),
-        cmocka_unit_test(test_ultraface_vs_onnx),
+        cmocka_unit_test(test_ultraface_vs_onnx),      cmocka_unit_test(test_lstm_float),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
