@@ -1065,29 +1065,35 @@ struct qf_prep {
     struct qf_chan *ch;
 };
 
+/* Output channel m's multiplier and bias (the reference's formulas); returns
+ * its weight zero point. */
+static int32_t qf_chan_init(const struct qconv_args *a, int64_t m, struct qf_chan *q)
+{
+    const struct synap_kctx *c = a->c;
+    int legacy = c->in[0].dtype == SYNAP_DTYPE_UINT8;
+    size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
+    double sw = a->qw->scale[qi];
+    double mr = legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
+                       : (double)a->qx->scale[0] * sw / (double)a->qy->scale[0];
+    synap_q_quantize_multiplier(mr, &q->mult, &q->shift);
+    q->bias = a->p->has_bias
+                  ? (c->in[2].dtype == SYNAP_DTYPE_INT64 ? ((const int64_t *)c->in[2].data)[m]
+                                                         : ((const int32_t *)c->in[2].data)[m])
+                  : 0;
+    return a->qw->zero_point[qi];
+}
+
 /* Per output channel: w - zw, the multiplier, the bias and sum |w - zw|. */
 static void qf_prep_chan(void *arg, size_t begin, size_t end)
 {
     const struct qf_prep *pr = arg;
     const struct qconv_args *a = pr->a;
-    struct synap_kctx *c = a->c;
-    const struct conv_shape *p = a->p;
-    const struct synap_value *w = &c->in[1];
-    int legacy = c->in[0].dtype == SYNAP_DTYPE_UINT8;
+    const struct synap_value *w = &a->c->in[1];
     int64_t K = pr->f->K;
     for (size_t mm = begin; mm < end; mm++) {
         int64_t m = (int64_t)mm;
-        size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
-        int32_t zw = a->qw->zero_point[qi];
-        double sw = a->qw->scale[qi];
-        double mr = legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
-                           : (double)a->qx->scale[0] * sw / (double)a->qy->scale[0];
         struct qf_chan *q = &pr->ch[m];
-        synap_q_quantize_multiplier(mr, &q->mult, &q->shift);
-        q->bias = p->has_bias
-                      ? (c->in[2].dtype == SYNAP_DTYPE_INT64 ? ((const int64_t *)c->in[2].data)[m]
-                                                             : ((const int32_t *)c->in[2].data)[m])
-                      : 0;
+        int32_t zw = qf_chan_init(a, m, q);
         int64_t sum = 0;
         int32_t *d = pr->f->wq + m * K;
         for (int64_t t = 0; t < K; t++) {
@@ -1212,23 +1218,12 @@ static void qt_prep_chan(void *arg, size_t begin, size_t end)
 {
     const struct qf_prep *pr = arg;
     const struct qconv_args *a = pr->a;
-    struct synap_kctx *c = a->c;
     const struct conv_shape *p = a->p;
-    const struct synap_value *w = &c->in[1];
-    int legacy = c->in[0].dtype == SYNAP_DTYPE_UINT8;
+    const struct synap_value *w = &a->c->in[1];
     for (size_t mm = begin; mm < end; mm++) {
         int64_t m = (int64_t)mm, g = m / p->mg, mo = m % p->mg;
-        size_t qi = a->qw->nparams == 1 ? 0 : (size_t)(m % (int64_t)a->qw->nparams);
-        int32_t zw = a->qw->zero_point[qi];
-        double mr =
-            legacy ? (double)(a->qx->scale[0] * a->qw->scale[qi]) / a->qy->scale[0]
-                   : (double)a->qx->scale[0] * (double)a->qw->scale[qi] / (double)a->qy->scale[0];
         struct qf_chan *q = &pr->ch[m];
-        synap_q_quantize_multiplier(mr, &q->mult, &q->shift);
-        q->bias = p->has_bias
-                      ? (c->in[2].dtype == SYNAP_DTYPE_INT64 ? ((const int64_t *)c->in[2].data)[m]
-                                                             : ((const int32_t *)c->in[2].data)[m])
-                      : 0;
+        int32_t zw = qf_chan_init(a, m, q);
         q->wabs = 0;
         int32_t *d = pr->f->wq + m * p->cg * p->k_sp;
         for (int64_t ch = 0; ch < p->cg; ch++) {
