@@ -360,8 +360,7 @@ struct qpool_args {
     const void *x;
     void *y;
     /* GlobalAveragePool with its own output parameters: ReduceMean's rule
-     * (qkernels.c): the sum of q - zi rescaled by si / so with the integer
-     * multiplier, then divided by the count rounding half away from zero */
+     * (synap_q_mean) */
     int32_t zi, zo, m;
     int sh;
 };
@@ -377,10 +376,7 @@ static void qgap_planes(void *arg, size_t begin, size_t end)
         int64_t acc = 0;
         for (int64_t j = 0; j < n; j++)
             acc += synap_q_load(a->tin, a->x, (int64_t)pl * n + j) - a->zi;
-        int64_t v =
-            wide ? synap_q_mul64(acc, a->m, a->sh) : synap_q_mul(synap_q_sat32(acc), a->m, a->sh);
-        v = v > 0 ? (v + n / 2) / n : (v - n / 2) / n;
-        v += a->zo;
+        int64_t v = synap_q_mean(acc, n, a->m, a->sh, wide) + a->zo;
         synap_q_store(a->tout, a->y, (int64_t)pl, (int32_t)(v < lo ? lo : v > hi ? hi : v));
     }
 }

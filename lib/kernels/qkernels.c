@@ -852,9 +852,7 @@ static int qmean_run(struct synap_kctx *c)
     int sh;
     synap_q_quantize_multiplier((double)qi->scale[0] / (double)qo->scale[0], &m, &sh);
     for (int64_t j = 0; j < nout; j++) {
-        int64_t v = is16(x->dtype) ? synap_q_mul64(acc[j], m, sh)
-                                   : synap_q_mul(synap_q_sat32(acc[j]), m, sh);
-        v = count == 0 ? 0 : v > 0 ? (v + count / 2) / count : (v - count / 2) / count;
+        int64_t v = synap_q_mean(acc[j], count, m, sh, is16(x->dtype));
         synap_q_store(y->dtype, y->data, j, synap_q_sat32(v + zo));
     }
     return 0;

@@ -71,6 +71,13 @@ int32_t synap_q_mul64(int64_t x, int32_t mult, int shift)
     return synap_q_sat32(synap_q_asr64(v, total));
 }
 
+int64_t synap_q_mean(int64_t acc, int64_t count, int32_t mult, int shift, int wide)
+{
+    int64_t v =
+        wide ? synap_q_mul64(acc, mult, shift) : synap_q_mul(synap_q_sat32(acc), mult, shift);
+    return count == 0 ? 0 : v > 0 ? (v + count / 2) / count : (v - count / 2) / count;
+}
+
 float synap_q_roundf(float x)
 {
     return roundf(x);

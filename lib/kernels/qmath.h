@@ -66,6 +66,11 @@ void synap_q_quantize_multiplier(double m, int32_t *mult, int *shift);
 int32_t synap_q_mul(int32_t x, int32_t mult, int shift);
 /* TFLite's int64 variant (int16x8 kernels): reduced 16-bit multiplier. */
 int32_t synap_q_mul64(int64_t x, int32_t mult, int shift);
+/* ReduceMean's (TFLite MEAN's) rule for the sum acc of count values q - zi:
+ * rescaled by the multiplier (si / so; synap_q_mul64 when wide, 16-bit
+ * inputs), then divided by count rounding half away from zero (0 when
+ * count is 0). The output zero point is still to be added. */
+int64_t synap_q_mean(int64_t acc, int64_t count, int32_t mult, int shift, int wide);
 /* Saturates an int64 to int32. */
 static inline int32_t synap_q_sat32(int64_t x)
 {
