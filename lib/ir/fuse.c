@@ -10,46 +10,9 @@
 
 #include "ir/ir.h"
 
-struct fuse_uses {
-    int64_t *producer; /* node index, -1: none */
-    uint32_t *nuses;   /* input slots naming the tensor */
-    unsigned char *is_output;
-};
-
-static void uses_build(const struct synap_graph *g, struct fuse_uses *u)
-{
-    size_t nt = g->ntensors ? g->ntensors : 1;
-    u->producer = synap_xmalloc(nt * sizeof *u->producer);
-    u->nuses = synap_xcalloc(nt, sizeof *u->nuses);
-    u->is_output = synap_xcalloc(nt, 1);
-    for (size_t t = 0; t < g->ntensors; t++)
-        u->producer[t] = -1;
-    for (size_t i = 0; i < g->nnodes; i++) {
-        const struct synap_node *n = &g->nodes[i];
-        for (size_t j = 0; j < n->noutputs; j++)
-            if (n->outputs[j] < g->ntensors) u->producer[n->outputs[j]] = (int64_t)i;
-        for (size_t j = 0; j < n->ninputs; j++)
-            if (n->inputs[j] < g->ntensors) u->nuses[n->inputs[j]]++;
-    }
-    for (size_t i = 0; i < g->noutputs; i++)
-        if (g->outputs[i] < g->ntensors) u->is_output[g->outputs[i]] = 1;
-}
-
-static void uses_free(struct fuse_uses *u)
-{
-    free(u->producer);
-    free(u->nuses);
-    free(u->is_output);
-}
-
 static const float *const_f32(const struct synap_graph *g, uint32_t t, int64_t nelem)
 {
-    if (t >= g->ntensors) return NULL;
-    const struct synap_tensor *ts = &g->tensors[t];
-    if (!ts->data || ts->dtype != SYNAP_DTYPE_FLOAT32 || ts->quant) return NULL;
-    int64_t ne = synap_shape_nelem(ts->rank, ts->dims);
-    if (ne < 0 || (nelem >= 0 && ne != nelem) || ts->nbytes != (size_t)ne * 4) return NULL;
-    return ts->data;
+    return synap_const_f32(g, t, nelem, NULL);
 }
 
 /* A single float32 constant's value. */
@@ -94,7 +57,7 @@ static bool same_place(const struct synap_node *a, const struct synap_node *b, c
 
 /* The value tensor t is an intermediate that may disappear: one use, not a
  * graph output, produced by node p. */
-static bool private_value(const struct synap_graph *g, const struct fuse_uses *u, uint32_t t)
+static bool private_value(const struct synap_graph *g, const struct synap_uses *u, uint32_t t)
 {
     return t < g->ntensors && u->nuses[t] == 1 && !u->is_output[t] && !g->tensors[t].data;
 }
@@ -102,7 +65,7 @@ static bool private_value(const struct synap_graph *g, const struct fuse_uses *u
 /* Folds node `b` into conv node `c` when its output feeds only b: b is a
  * BatchNormalization (inference), an Add/Sub of a per-channel constant, or
  * (with scale) a Mul by one; z = y * s + add per output channel. */
-static int fold_one(struct synap_graph *g, const struct fuse_uses *u, size_t ci, size_t bi,
+static int fold_one(struct synap_graph *g, const struct synap_uses *u, size_t ci, size_t bi,
                     unsigned flags, const int *group)
 {
     struct synap_node *c = &g->nodes[ci];
@@ -234,7 +197,7 @@ static int fold_one(struct synap_graph *g, const struct fuse_uses *u, size_t ci,
 }
 
 /* Index of the node producing t when it has op `op` and t may vanish. */
-static int64_t private_producer(const struct synap_graph *g, const struct fuse_uses *u, uint32_t t,
+static int64_t private_producer(const struct synap_graph *g, const struct synap_uses *u, uint32_t t,
                                 enum synap_op op)
 {
     if (!private_value(g, u, t) || u->producer[t] < 0) return -1;
@@ -260,7 +223,7 @@ static bool clip_0_6(const struct synap_graph *g, const struct synap_node *k)
  *   Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)   (paddle2onnx, older PyTorch)
  *   Mul(Mul(x, Clip(Add(x, 3), 0, 6)), 1/6)
  *   Mul(x, HardSigmoid(x, alpha = 1/6, beta = 0.5))   (PyTorch, TF) */
-static size_t hardswish_at(const struct synap_graph *g, const struct fuse_uses *u, size_t i,
+static size_t hardswish_at(const struct synap_graph *g, const struct synap_uses *u, size_t i,
                            size_t chain[4], uint32_t *xo)
 {
     const struct synap_node *n = &g->nodes[i];
@@ -325,7 +288,7 @@ static size_t hardswish_at(const struct synap_graph *g, const struct fuse_uses *
  * constants per channel (axis 1) or single values, on a tensor of rank 3..5:
  * it becomes BatchNormalization(x, a, b, 0, 1) with epsilon 0 - one affine
  * (one requantization) instead of two. */
-static bool affine_at(struct synap_graph *g, const struct fuse_uses *u, size_t i, size_t *mul_out,
+static bool affine_at(struct synap_graph *g, const struct synap_uses *u, size_t i, size_t *mul_out,
                       const int *group)
 {
     const struct synap_node *n = &g->nodes[i];
@@ -391,8 +354,8 @@ int synap_graph_fuse(struct synap_graph *g, unsigned flags, const int *group, si
     memset(st, 0, sizeof *st);
     if (map) *map = NULL;
     if (synap_graph_verify(g, "fusion input", err) < 0) return -1;
-    struct fuse_uses u;
-    uses_build(g, &u);
+    struct synap_uses u;
+    synap_uses_build(g, &u);
     size_t nn = g->nnodes;
     unsigned char *drop = synap_xcalloc(nn ? nn : 1, 1);
     /* in node order, so a conv that took over a follower's output is the
@@ -451,7 +414,7 @@ int synap_graph_fuse(struct synap_graph *g, unsigned flags, const int *group, si
                 st->nbias++;
         }
     }
-    uses_free(&u);
+    synap_uses_free(&u);
     size_t w = 0;
     size_t *m = synap_xmalloc((nn ? nn : 1) * sizeof *m);
     for (size_t i = 0; i < nn; i++)

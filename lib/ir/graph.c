@@ -532,3 +532,46 @@ void synap_graph_prune_dead(struct synap_graph *g)
     free(keep);
     free(remap);
 }
+
+void synap_uses_build(const struct synap_graph *g, struct synap_uses *u)
+{
+    size_t nt = g->ntensors ? g->ntensors : 1;
+    u->producer = synap_xmalloc(nt * sizeof *u->producer);
+    u->consumer = synap_xmalloc(nt * sizeof *u->consumer);
+    u->nuses = synap_xcalloc(nt, sizeof *u->nuses);
+    u->is_output = synap_xcalloc(nt, 1);
+    for (size_t t = 0; t < g->ntensors; t++)
+        u->producer[t] = u->consumer[t] = -1;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const struct synap_node *n = &g->nodes[i];
+        for (size_t j = 0; j < n->noutputs; j++)
+            if (n->outputs[j] < g->ntensors) u->producer[n->outputs[j]] = (int64_t)i;
+        for (size_t j = 0; j < n->ninputs; j++)
+            if (n->inputs[j] < g->ntensors) {
+                u->nuses[n->inputs[j]]++;
+                u->consumer[n->inputs[j]] = (int64_t)i;
+            }
+    }
+    for (size_t i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] < g->ntensors) u->is_output[g->outputs[i]] = 1;
+}
+
+void synap_uses_free(struct synap_uses *u)
+{
+    free(u->producer);
+    free(u->consumer);
+    free(u->nuses);
+    free(u->is_output);
+    memset(u, 0, sizeof *u);
+}
+
+const float *synap_const_f32(const struct synap_graph *g, uint32_t t, int64_t nelem, int64_t *count)
+{
+    if (t >= g->ntensors) return NULL;
+    const struct synap_tensor *ts = &g->tensors[t];
+    if (!ts->data || ts->dtype != SYNAP_DTYPE_FLOAT32 || ts->quant) return NULL;
+    int64_t ne = synap_shape_nelem(ts->rank, ts->dims);
+    if (ne < 0 || (nelem >= 0 && ne != nelem) || ts->nbytes != (size_t)ne * 4) return NULL;
+    if (count) *count = ne;
+    return ts->data;
+}

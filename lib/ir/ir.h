@@ -198,6 +198,24 @@ int synap_graph_toposort(struct synap_graph *g, struct synap_err *err);
  * renumbers indices, keeping relative order. */
 void synap_graph_prune_dead(struct synap_graph *g);
 
+/* Who uses each tensor: the producing node (-1: none), the number of input
+ * slots naming it, the last consuming node (-1: none; the only one when
+ * nuses == 1) and whether it is a graph output. Out-of-range indices are
+ * skipped. Free with synap_uses_free. */
+struct synap_uses {
+    int64_t *producer, *consumer;
+    uint32_t *nuses;
+    unsigned char *is_output;
+};
+void synap_uses_build(const struct synap_graph *g, struct synap_uses *u);
+void synap_uses_free(struct synap_uses *u);
+
+/* The values of tensor t when it is an unquantized float32 constant of
+ * nelem elements (-1: any count); *count (may be NULL) gets its element
+ * count. NULL otherwise. */
+const float *synap_const_f32(const struct synap_graph *g, uint32_t t, int64_t nelem,
+                             int64_t *count);
+
 /* Graph rewrites (lib/ir/fuse.c) that keep the function and remove layers:
  *   SYNAP_FUSE_BN        BatchNormalization (inference) and Add/Sub of a
  *                        per-channel constant (an exported bias) after a

@@ -25,28 +25,11 @@
 
 #define SUFFIX ":equalized"
 
-static float *const_f32(const struct synap_graph *g, uint32_t t, int64_t *n)
-{
-    if (t >= g->ntensors) return NULL;
-    const struct synap_tensor *ts = &g->tensors[t];
-    if (!ts->data || ts->dtype != SYNAP_DTYPE_FLOAT32 || ts->quant) return NULL;
-    int64_t ne = synap_shape_nelem(ts->rank, ts->dims);
-    if (ne <= 0 || ts->nbytes != (size_t)ne * 4) return NULL;
-    *n = ne;
-    return (float *)ts->data;
-}
-
 static bool ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && !strcmp(s + a - b, suf);
 }
-
-/* Consumers of each tensor: count and the one consumer when count == 1. */
-struct cons {
-    uint32_t *n;
-    int64_t *one;
-};
 
 static bool is_conv(const struct synap_node *n)
 {
@@ -73,8 +56,9 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
 {
     struct synap_node *a = &g->nodes[ai], *b = &g->nodes[bi];
     int64_t na, nb;
-    const float *wa = const_f32(g, a->inputs[1], &na), *wb = const_f32(g, b->inputs[1], &nb);
-    if (!wa || !wb) return 0;
+    const float *wa = synap_const_f32(g, a->inputs[1], -1, &na),
+                *wb = synap_const_f32(g, b->inputs[1], -1, &nb);
+    if (!wa || !wb || na <= 0 || nb <= 0) return 0;
     const struct synap_tensor *ta = &g->tensors[a->inputs[1]], *tb = &g->tensors[b->inputs[1]];
     if (ta->rank < 3 || tb->rank != ta->rank) return 0;
     int64_t co = ta->dims[0]; /* channels between a and b */
@@ -89,7 +73,7 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
     const float *ba = NULL;
     int64_t nba = 0;
     if (a->ninputs >= 3 && a->inputs[2] != SYNAP_NONE) {
-        ba = const_f32(g, a->inputs[2], &nba);
+        ba = synap_const_f32(g, a->inputs[2], -1, &nba);
         if (!ba || nba != co) return 0;
     }
     for (size_t k = 0; k < nmid; k++) {
@@ -167,21 +151,9 @@ int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_
 {
     if (nequalized) *nequalized = 0;
     if (synap_graph_verify(g, "quantization input", err) < 0) return -1;
-    size_t nt = g->ntensors ? g->ntensors : 1;
-    uint32_t *nuse = synap_xcalloc(nt, sizeof *nuse);
-    int64_t *one = synap_xmalloc(nt * sizeof *one);
-    unsigned char *is_out = synap_xcalloc(nt, 1);
-    for (size_t t = 0; t < g->ntensors; t++)
-        one[t] = -1;
-    for (size_t i = 0; i < g->nnodes; i++)
-        for (size_t j = 0; j < g->nodes[i].ninputs; j++) {
-            uint32_t t = g->nodes[i].inputs[j];
-            if (t >= g->ntensors) continue;
-            nuse[t]++;
-            one[t] = (int64_t)i;
-        }
-    for (size_t i = 0; i < g->noutputs; i++)
-        if (g->outputs[i] < g->ntensors) is_out[g->outputs[i]] = 1;
+    struct synap_uses u;
+    synap_uses_build(g, &u);
+    uint32_t nt0 = (uint32_t)g->ntensors; /* pairs add constants only */
     size_t count = 0, nn = g->nnodes;
     for (size_t ai = 0; ai < nn; ai++) {
         if (!is_conv(&g->nodes[ai])) continue;
@@ -189,14 +161,14 @@ int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_
         size_t nmid = 0;
         uint32_t t = g->nodes[ai].outputs[0];
         int64_t next = -1;
-        while (t < g->ntensors && nmid < 2) {
-            if (nuse[t] != 1 || is_out[t] || g->tensors[t].data ||
+        while (t < nt0 && nmid < 2) {
+            if (u.nuses[t] != 1 || u.is_output[t] || g->tensors[t].data ||
                 ends_with(g->tensors[t].name, SUFFIX))
                 break;
             mid[nmid++] = t;
-            const struct synap_node *n = &g->nodes[one[t]];
+            const struct synap_node *n = &g->nodes[u.consumer[t]];
             if (is_conv(n) && n->inputs[0] == t) {
-                next = one[t];
+                next = u.consumer[t];
                 break;
             }
             /* one activation that commutes with a positive scale */
@@ -208,9 +180,7 @@ int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_
         if (next < 0) continue;
         count += (size_t)equalize_pair(g, ai, (size_t)next, mid, nmid);
     }
-    free(nuse);
-    free(one);
-    free(is_out);
+    synap_uses_free(&u);
     if (nequalized) *nequalized = count;
     return 0;
 }

@@ -619,8 +619,15 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
 }
 
 /* Fixed output parameters where the integer kernel prescribes them. */
+/* Ops whose output parameters the integer kernel prescribes (fixed_quant). */
+static bool fixed_range_op(enum synap_op op)
+{
+    return op == SYNAP_OP_SIGMOID || op == SYNAP_OP_TANH || op == SYNAP_OP_SOFTMAX;
+}
+
 static struct synap_quant *fixed_quant(struct qctx *q, enum synap_op op, enum synap_dtype type)
 {
+    if (!fixed_range_op(op)) return NULL;
     if (op == SYNAP_OP_SIGMOID || op == SYNAP_OP_TANH) {
         /* the function's whole range, as TFLite fixes it: calibration data
          * rarely reaches the top (a detector's probability map on photos
@@ -631,7 +638,6 @@ static struct synap_quant *fixed_quant(struct qctx *q, enum synap_op op, enum sy
                            &r->zero_point[0], &r->fl);
         return r;
     }
-    if (op != SYNAP_OP_SOFTMAX) return NULL;
     if (type_bits(type) == 16) {
         /* TFLite's int16 Softmax: [0, 1) on 1/32768, zero point 0 */
         enum synap_qscheme s = act_scheme(q, type);
@@ -1212,43 +1218,23 @@ static bool prequantized(const struct synap_graph *g)
 static void fuse_activations(struct qctx *q)
 {
     const struct synap_graph *g = q->g;
-    uint32_t *nuse = synap_xcalloc(q->nt0 + 1, sizeof *nuse);
-    int64_t *user = synap_xmalloc((q->nt0 + 1) * sizeof *user);
-    int64_t *prod = synap_xmalloc((q->nt0 + 1) * sizeof *prod);
-    for (size_t t = 0; t < q->nt0; t++)
-        user[t] = prod[t] = -1;
-    for (size_t i = 0; i < q->nn0; i++) {
-        const struct synap_node *n = &g->nodes[i];
-        for (size_t j = 0; j < n->ninputs; j++)
-            if (n->inputs[j] < q->nt0) {
-                nuse[n->inputs[j]]++;
-                user[n->inputs[j]] = (int64_t)i;
-            }
-        for (size_t j = 0; j < n->noutputs; j++)
-            if (n->outputs[j] < q->nt0) prod[n->outputs[j]] = (int64_t)i;
-    }
-    for (size_t k = 0; k < g->noutputs; k++)
-        if (g->outputs[k] < q->nt0) nuse[g->outputs[k]] += 2;
+    struct synap_uses u;
+    synap_uses_build(g, &u); /* no conversion layers yet: nodes and tensors are the first nn0/nt0 */
     for (size_t t = 0; t < q->nt0; t++) {
-        if (nuse[t] != 1 || prod[t] < 0 || !q->st[t]) continue;
-        size_t pi = (size_t)prod[t], ai = (size_t)user[t];
+        if (u.nuses[t] != 1 || u.is_output[t] || u.producer[t] < 0 || !q->st[t]) continue;
+        size_t pi = (size_t)u.producer[t], ai = (size_t)u.consumer[t];
         const struct synap_node *a = &g->nodes[ai];
         if (!synap_dtype_is_int(q->ntype[pi]) || q->ntype[ai] != q->ntype[pi]) continue;
-        if (passthrough_op(g->nodes[pi].op) || fixed_quant(q, g->nodes[pi].op, q->ntype[pi]))
-            continue;
+        if (passthrough_op(g->nodes[pi].op) || fixed_range_op(g->nodes[pi].op)) continue;
         bool act = a->op == SYNAP_OP_RELU && a->ninputs == 1;
         if (a->op == SYNAP_OP_CLIP && a->ninputs >= 2 && a->inputs[1] != SYNAP_NONE) {
-            const struct synap_tensor *lo = &g->tensors[a->inputs[1]];
-            act = lo->data && lo->dtype == SYNAP_DTYPE_FLOAT32 && lo->nbytes == 4 &&
-                  *(const float *)lo->data >= 0;
+            const float *lo = synap_const_f32(g, a->inputs[1], 1, NULL);
+            act = lo && *lo >= 0;
         }
-        if (!act || a->noutputs != 1 || a->outputs[0] >= q->nt0 || !q->st[a->outputs[0]])
-            continue;
+        if (!act || a->noutputs != 1 || a->outputs[0] >= q->nt0 || !q->st[a->outputs[0]]) continue;
         q->st[t] = q->st[a->outputs[0]];
     }
-    free(nuse);
-    free(user);
-    free(prod);
+    synap_uses_free(&u);
 }
 
 int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
@@ -1290,8 +1276,7 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                                       err)) {
             synap_err_prefix(err, "data_type");
             free(ty);
-            free(sel);
-            return -1;
+            goto out;
         }
         for (size_t i = 0; i < q.nn0; i++)
             if (sel[i]) ty[i] = (int)o->rules[k].type;
@@ -1301,14 +1286,11 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
      * requantization less. The statistics of the tensors that stay apply
      * unchanged (the fused layers produce the same tensors); old tensors
      * stay in place until the final pruning, so indices still agree. */
-    size_t *map = NULL;
-    struct synap_fuse_stats fst;
-    if (synap_graph_fuse(g, SYNAP_FUSE_BN | SYNAP_FUSE_SCALE | SYNAP_FUSE_HARDSWISH | SYNAP_FUSE_AFFINE,
-                         ty, &map,
-                         &fst, err)) {
+    if (synap_graph_fuse(
+            g, SYNAP_FUSE_BN | SYNAP_FUSE_SCALE | SYNAP_FUSE_HARDSWISH | SYNAP_FUSE_AFFINE, ty,
+            &q.id0, NULL, err)) {
         free(ty);
-        free(sel);
-        return -1;
+        goto out;
     }
     q.nt0 = g->ntensors;
     q.nn0 = g->nnodes;
@@ -1323,8 +1305,7 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
     for (size_t i = 0; i < s->ntensors; i++)
         q.st[s->t[i].tensor] = &s->t[i];
     for (size_t i = 0; i < q.nn0; i++)
-        q.ntype[i] = (enum synap_dtype)ty[map[i]];
-    q.id0 = map;
+        q.ntype[i] = (enum synap_dtype)ty[q.id0[i]];
     free(ty);
     for (size_t i = 0; i < q.nn0; i++) {
         const struct synap_node *n = &g->nodes[i];
