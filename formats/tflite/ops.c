@@ -1004,7 +1004,9 @@ static int op_strided_slice(struct tfl_ctx *c, const struct tfl_op *op)
     return tfl_emit(c, op, NULL, SYNAP_OP_SQUEEZE, sq, 2, out);
 }
 
-static int op_tile(struct tfl_ctx *c, const struct tfl_op *op)
+/* x and a constant int list (input 1) -> op(x, list as the named int64 constant) */
+static int op_x_ints(struct tfl_ctx *c, const struct tfl_op *op, const char *what,
+                     enum synap_op sop)
 {
     uint32_t x, out;
     int64_t m[SYNAP_MAX_RANK];
@@ -1012,20 +1014,18 @@ static int op_tile(struct tfl_ctx *c, const struct tfl_op *op)
     if (tfl_input_req(c, op, 0, &x) < 0 || tfl_input_ints(c, op, 1, m, SYNAP_MAX_RANK, &n) < 0 ||
         tfl_output(c, op, 0, &out) < 0)
         return -1;
-    uint32_t ins[2] = {x, tfl_const_i64(c, op, "repeats", m, n)};
-    return tfl_emit(c, op, NULL, SYNAP_OP_TILE, ins, 2, out);
+    uint32_t ins[2] = {x, tfl_const_i64(c, op, what, m, n)};
+    return tfl_emit(c, op, NULL, sop, ins, 2, out);
+}
+
+static int op_tile(struct tfl_ctx *c, const struct tfl_op *op)
+{
+    return op_x_ints(c, op, "repeats", SYNAP_OP_TILE);
 }
 
 static int op_broadcast_to(struct tfl_ctx *c, const struct tfl_op *op)
 {
-    uint32_t x, out;
-    int64_t m[SYNAP_MAX_RANK];
-    size_t n;
-    if (tfl_input_req(c, op, 0, &x) < 0 || tfl_input_ints(c, op, 1, m, SYNAP_MAX_RANK, &n) < 0 ||
-        tfl_output(c, op, 0, &out) < 0)
-        return -1;
-    uint32_t ins[2] = {x, tfl_const_i64(c, op, "shape", m, n)};
-    return tfl_emit(c, op, NULL, SYNAP_OP_EXPAND, ins, 2, out);
+    return op_x_ints(c, op, "shape", SYNAP_OP_EXPAND);
 }
 
 static int op_fill(struct tfl_ctx *c, const struct tfl_op *op)
