@@ -22,7 +22,9 @@
 
 /* ---- keys ------------------------------------------------------------------
  * key = sha256 over "<tool>\n<version>\n<options>\n", then for every input and
- * extra file (in a fixed order) "<nbytes>\n<sha256hex>\n". */
+ * extra file (in a fixed order) "<nbytes>\n<sha256hex>\n". The stage tools
+ * pass "<release> <sha256 of the executable>" as the version (stage.c; the
+ * executable's hash is memoized in CACHE/exe). */
 struct synap_cache_key {
     struct synap_sha256 s;
 };

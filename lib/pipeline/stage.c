@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
@@ -397,6 +399,46 @@ static void print_warnings(const struct synap_stage_desc *d, const char *w, size
 }
 
 /* ---- main ------------------------------------------------------------------- */
+/* SHA-256 of this executable, hex. Hashing the binary costs ~10 ms, so the
+ * result is kept in CACHE/exe/<device>-<inode>-<size>-<mtime>: a rebuilt
+ * binary has a new name there and is hashed again. Memo failures (a
+ * read-only cache) only cost the hashing. -1 when /proc/self/exe is
+ * unreadable. */
+static int exe_hash(const char *cache_dir, char hex[65])
+{
+    struct stat st;
+    char memo[4096] = "";
+    if (cache_dir && stat("/proc/self/exe", &st) == 0)
+        snprintf(memo, sizeof memo, "%s/exe/%llx-%llx-%llx-%lld.%09ld", cache_dir,
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                 (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                 (long)st.st_mtim.tv_nsec);
+    struct synap_file f;
+    struct synap_err ignore = {0};
+    if (*memo && synap_file_read(memo, &f, &ignore) == 0) {
+        bool ok = f.size == 64;
+        for (size_t i = 0; ok && i < 64; i++) {
+            char ch = ((const char *)f.data)[i];
+            ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+        }
+        if (ok) {
+            memcpy(hex, f.data, 64);
+            hex[64] = 0;
+        }
+        synap_file_close(&f);
+        if (ok) return 0;
+    }
+    if (synap_file_read("/proc/self/exe", &f, &ignore) < 0) return -1;
+    synap_sha256_hex(f.data, f.size, hex);
+    synap_file_close(&f);
+    if (*memo) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/exe", cache_dir);
+        if (synap_mkdirs(dir, &ignore) == 0) synap_file_write_atomic(memo, hex, 64, &ignore);
+    }
+    return 0;
+}
+
 int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
 {
     double t0 = synap_now_ms();
@@ -523,17 +565,11 @@ int synap_stage_main(const struct synap_stage_desc *d, int argc, char **argv)
         snprintf(tool, sizeof tool, "synap-%s", d->name);
         /* the version and the executable's own bytes: a rebuilt tool that
          * computes something else never reuses an older build's entries */
-        char version[128];
-        struct synap_file self;
-        struct synap_err ignore = {0};
-        if (synap_file_read("/proc/self/exe", &self, &ignore) == 0) {
-            char h[65];
-            synap_sha256_hex(self.data, self.size, h);
-            synap_file_close(&self);
+        char version[128], h[65];
+        if (exe_hash(cache_dir, h) == 0)
             snprintf(version, sizeof version, "%s %s", SYNAP_VERSION, h);
-        } else {
+        else
             snprintf(version, sizeof version, "%s", SYNAP_VERSION);
-        }
         struct synap_cache_key key;
         synap_cache_key_init(&key, tool, version, canon, canon_n);
         for (size_t i = 0; i < a.ninputs; i++)

@@ -239,6 +239,16 @@ check "warning: damaged warnings file: printed" [ "$(cat "$W/err")" = "$want_war
 "$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp-c.ir" --cache-dir "$C5" --stage-log "$W/log5" 2>"$W/err"
 check "warning: then cached again" [ "$(last_log "$W/log5")" = "partition cached" ] && [ "$(cat "$W/err")" = "$want_warn" ]
 
+# ---- the tool's identity in the key: its sha256, memoized in CACHE/exe
+M=$(ls "$C5"/exe)
+check "exe memo: one file" [ "$(echo "$M" | wc -l)" -eq 1 ]
+check "exe memo: the binary's sha256" [ "$(cat "$C5/exe/$M")" = "$(sha256sum "$PARTITION" | cut -d' ' -f1)" ]
+# a damaged memo is hashed again and rewritten; the entry is still hit
+printf 'zz' >"$C5/exe/$M"
+"$PARTITION" "$W/floor.ir" --target VS680 -o "$W/fp-m.ir" --cache-dir "$C5" --stage-log "$W/log5" 2>"$W/err"
+check "exe memo: damaged memo: still cached" [ "$(last_log "$W/log5")" = "partition cached" ]
+check "exe memo: rewritten" [ "$(cat "$C5/exe/$M")" = "$(sha256sum "$PARTITION" | cut -d' ' -f1)" ]
+
 # ---- a real model from the shared folder (skipped when absent)
 PP=$SHARED/models/onnx/ppocr_v4_det/ch_PP-OCRv4_det_infer.onnx
 if [ -f "$PP" ]; then
