@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "quant/compare.h"
+#include "quant/quant.h"
 #include "util/npy.h"
 
 static int usage(FILE *f, int rc)
@@ -16,7 +17,11 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: synap-compare FLOAT.ir QUANT.ir [INPUT.npy...] [--json]\n"
                "  per layer, worst first: cosine similarity and SQNR (dB) of the quantized\n"
                "  output against float, entire (quantized from the input) and single (float\n"
-               "  inputs into that one quantized layer)\n");
+               "  inputs into that one quantized layer)\n"
+               "  A layer whose output only feeds a Relu, Clip, Sigmoid or Tanh is compared\n"
+               "  on what that activation keeps. When synap-quant equalized the model\n"
+               "  (tensors NAME:equalized), the float IR is equalized the same way first\n"
+               "  (same function), so those layers are compared too.\n");
     return rc;
 }
 
@@ -49,6 +54,16 @@ int main(int argc, char **argv)
     if (!fg) goto fail;
     qg = synap_ir_read(paths[1], &err);
     if (!qg) goto fail;
+    /* synap-quant's cross-layer equalization renamed the scaled tensors
+     * NAME:equalized: equalize the float IR the same way to match them */
+    for (size_t t = 0; t < qg->ntensors; t++) {
+        const char *nm = qg->tensors[t].name, *suf = ":equalized";
+        size_t a = strlen(nm), b = strlen(suf);
+        if (a >= b && !strcmp(nm + a - b, suf)) {
+            if (synap_quant_prepare(fg, NULL, &err) < 0) goto fail;
+            break;
+        }
+    }
     if (nin && nin != fg->ninputs) {
         synap_errf(&err, "%s has %zu inputs, %zu .npy files given", paths[0], fg->ninputs, nin);
         goto fail;

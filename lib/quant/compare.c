@@ -6,7 +6,15 @@
  * layer the float run's values of its inputs, quantized with the records
  * of the quantized graph's input tensors (TFLite's rounding, as the
  * kernels), then runs that node alone (synap_plan_run_node). SQNR =
- * 10 log10(sum f^2 / sum (f - q)^2), capped at SYNAP_COMPARE_MAX_DB. */
+ * 10 log10(sum f^2 / sum (f - q)^2), capped at SYNAP_COMPARE_MAX_DB.
+ *
+ * A tensor whose only use is an activation that saturates - Relu, Clip,
+ * Sigmoid, Tanh - is compared on what that activation keeps: both sides
+ * are clamped to [0, inf), Clip's bounds, or the logit range beyond which
+ * a Sigmoid/Tanh output of the quantized type does not move by half a
+ * step. synap-quant gives such a layer the activation's range (a conv
+ * feeding a Relu has no negative values), so comparing the raw values
+ * would report the clipping that the activation does anyway. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +111,58 @@ static uint32_t base_in(const struct synap_graph *fg, const char *qname)
     return synap_graph_find_tensor(fg, buf);
 }
 
+/* The saturation of the activation that is float tensor ft's only use
+ * (see the top): [*lo, *hi], infinite when none. bits: the quantized
+ * tensor's width (the Sigmoid/Tanh output step). */
+static void saturation(const struct synap_graph *fg, const struct synap_uses *u, uint32_t ft,
+                       int bits, float *lo, float *hi)
+{
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (u->nuses[ft] != 1 || u->is_output[ft] || u->consumer[ft] < 0) return;
+    const struct synap_node *a = &fg->nodes[u->consumer[ft]];
+    if (!a->ninputs || a->inputs[0] != ft) return;
+    if (a->op == SYNAP_OP_RELU) {
+        *lo = 0;
+    } else if (a->op == SYNAP_OP_CLIP) {
+        const float *v;
+        if (a->ninputs > 1 && a->inputs[1] != SYNAP_NONE &&
+            (v = synap_const_f32(fg, a->inputs[1], 1, NULL)))
+            *lo = *v;
+        if (a->ninputs > 2 && a->inputs[2] != SYNAP_NONE &&
+            (v = synap_const_f32(fg, a->inputs[2], 1, NULL)))
+            *hi = *v;
+    } else if ((a->op == SYNAP_OP_SIGMOID || a->op == SYNAP_OP_TANH) && bits > 0) {
+        double L = (bits + 1) * log(2.0) / (a->op == SYNAP_OP_TANH ? 2 : 1);
+        *lo = (float)-L;
+        *hi = (float)L;
+    }
+}
+
+static void clamp_all(float *v, int64_t n, float lo, float hi)
+{
+    if (lo == -INFINITY && hi == INFINITY) return;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
+}
+
+/* % of the n values f outside what a tensor of type t with record q holds
+ * (-1: not integer, or per channel). */
+static double clipped(const float *f, int64_t n, enum synap_dtype t, const struct synap_quant *q)
+{
+    int32_t qmin, qmax;
+    if (!q || q->nparams != 1 || !synap_dtype_is_int(t) || !synap_q_range(t, &qmin, &qmax) ||
+        n <= 0)
+        return -1;
+    /* half a step beyond the extreme levels still rounds onto them */
+    double s = q->scale[0], lo = (qmin - q->zero_point[0] - 0.5) * s,
+           hi = (qmax - q->zero_point[0] + 0.5) * s;
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++)
+        c += f[i] < lo || f[i] > hi;
+    return 100.0 * (double)c / (double)n;
+}
+
 static int cmp_rows(const void *a, const void *b)
 {
     const struct synap_compare_row *x = a, *y = b;
@@ -179,6 +239,9 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
     if (synap_plan_run(fp, err) || synap_plan_run(qp, err)) goto out;
     cmp->rows = synap_xcalloc(fg->nnodes + 1, sizeof *cmp->rows);
     uint32_t *qnode = synap_xcalloc(fg->nnodes + 1, sizeof *qnode);
+    float *sat = synap_xcalloc(2 * fg->nnodes + 1, sizeof *sat);
+    struct synap_uses u;
+    synap_uses_build(fg, &u);
     for (size_t i = 0; i < fg->nnodes; i++) {
         const struct synap_node *n = &fg->nodes[i];
         if (!n->noutputs || n->outputs[0] == SYNAP_NONE) continue;
@@ -194,7 +257,17 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
         r->op = synap_op_name(n->op);
         r->tensor = fg->tensors[ft].name;
         float *a = to_float(fv, NULL), *b = to_float(qv, qg->tensors[qt].quant);
-        synap_compare_metrics(a, b, synap_value_nelem(fv), &r->cos_entire, &r->sqnr_entire);
+        int64_t ne = synap_value_nelem(fv);
+        float *slo = &sat[2 * cmp->nrows], *shi = slo + 1;
+        saturation(fg, &u, ft,
+                   synap_dtype_is_int(qg->tensors[qt].dtype)
+                       ? (int)synap_dtype_size(qg->tensors[qt].dtype) * 8
+                       : 0,
+                   slo, shi);
+        clamp_all(a, ne, *slo, *shi);
+        clamp_all(b, ne, *slo, *shi);
+        r->clipped = clipped(a, ne, qg->tensors[qt].dtype, qg->tensors[qt].quant);
+        synap_compare_metrics(a, b, ne, &r->cos_entire, &r->sqnr_entire);
         free(a);
         free(b);
         /* the quantized layer: output 0 standing for ft. synap-quant may
@@ -243,17 +316,23 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
         if (!ok || synap_plan_run_node(qp, qnode[k], err)) {
             if (!ok) continue;
             free(qnode);
+            free(sat);
+            synap_uses_free(&u);
             goto out;
         }
         const struct synap_value *fv = synap_plan_tensor(fp, fg->nodes[r->index].outputs[0]);
         const struct synap_value *qv = synap_plan_tensor(qp, m->outputs[0]);
         float *a = to_float(fv, NULL), *b = to_float(qv, qg->tensors[m->outputs[0]].quant);
+        clamp_all(a, synap_value_nelem(fv), sat[2 * k], sat[2 * k + 1]);
+        clamp_all(b, synap_value_nelem(fv), sat[2 * k], sat[2 * k + 1]);
         synap_compare_metrics(a, b, synap_value_nelem(fv), &r->cos_single, &r->sqnr_single);
         r->has_single = true;
         free(a);
         free(b);
     }
     free(qnode);
+    free(sat);
+    synap_uses_free(&u);
     qsort(cmp->rows, cmp->nrows, sizeof *cmp->rows, cmp_rows);
     rc = 0;
 out:
@@ -268,12 +347,16 @@ out:
 
 void synap_compare_print(const struct synap_compare *cmp, FILE *out)
 {
-    fprintf(out, "%-32s %-18s %-8s %10s %10s %10s %10s\n", "layer (worst first)", "op", "type",
-            "cos", "SQNR dB", "single cos", "single dB");
+    fprintf(out, "%-32s %-18s %-8s %10s %10s %8s %10s %10s\n", "layer (worst first)", "op", "type",
+            "cos", "SQNR dB", "clip %", "single cos", "single dB");
     for (size_t i = 0; i < cmp->nrows; i++) {
         const struct synap_compare_row *r = &cmp->rows[i];
         fprintf(out, "%-32s %-18s %-8s %10.6f %10.2f", r->layer, r->op, r->qtype, r->cos_entire,
                 r->sqnr_entire);
+        if (r->clipped >= 0)
+            fprintf(out, " %8.3f", r->clipped);
+        else
+            fprintf(out, " %8s", "-");
         if (r->has_single)
             fprintf(out, " %10.6f %10.2f\n", r->cos_single, r->sqnr_single);
         else
@@ -307,6 +390,11 @@ char *synap_compare_json(const struct synap_compare *cmp, size_t *n)
         synap_jw_num(&w, r->cos_entire);
         synap_jw_key(&w, "sqnr_db");
         synap_jw_num(&w, r->sqnr_entire);
+        synap_jw_key(&w, "clipped_percent");
+        if (r->clipped >= 0)
+            synap_jw_num(&w, r->clipped);
+        else
+            synap_jw_null(&w);
         synap_jw_obj_end(&w);
         synap_jw_key(&w, "single");
         if (r->has_single) {

@@ -21,6 +21,10 @@ struct synap_compare_row {
     const char *tensor; /* its output 0 */
     const char *qtype;  /* dtype of that output in the quantized graph */
     double cos_entire, sqnr_entire;
+    /* entire: % of the float values outside the range the quantized tensor
+     * can hold (what its calibrated range clips); -1 when not integer or
+     * quantized per channel */
+    double clipped;
     bool has_single; /* the quantized graph has the same layer to run alone */
     double cos_single, sqnr_single;
 };

@@ -21,7 +21,7 @@ bad() { fails=$((fails + 1)); echo "FAIL $1"; }
 # the output's entire SQNR from synap-compare --json (one layer per line)
 out_sqnr() {
     "$COMPARE" "$W/f.ir" "$1" --json | tr -d '\n ' | sed 's/},{"id"/}\n{"id"/g' |
-        grep '"tensor":"logits"' | sed 's/.*"entire":{"cosine":[^,]*,"sqnr_db":\([-0-9.e+]*\)}.*/\1/'
+        grep '"tensor":"logits"' | sed 's/.*"entire":{"cosine":[^,]*,"sqnr_db":\([-0-9.e+]*\)[,}].*/\1/'
 }
 # at_least VALUE MIN
 at_least() { awk -v v="$1" -v m="$2" 'BEGIN { exit !(v + 0 >= m + 0) }'; }

@@ -126,12 +126,91 @@ static void test_quantized(void **state)
     synap_graph_free(qg);
 }
 
+/* x [1, 8] -> Add(x, 0.1) -> a -> Relu -> r. synap-quant gives a the Relu's
+ * range ([0, 0.6]): its row compares what the Relu keeps (both sides
+ * clamped at 0), not the negative values the fused range drops, and the
+ * clip column counts the float values beyond the quantized range: 0.9 + 0.1
+ * is past the calibrated 0.6, 1 of 8 = 12.5 %. */
+static void test_saturation_and_clip(void **state)
+{
+    (void)state;
+    struct synap_graph *g[2];
+    for (int k = 0; k < 2; k++) {
+        struct synap_graph *h = g[k] = synap_graph_new();
+        int64_t d[2] = {1, 8}, d1[1] = {1};
+        static const float c = 0.1f;
+        uint32_t x = synap_graph_add_tensor(h, "x", SYNAP_DTYPE_FLOAT32, 2, d);
+        uint32_t ct = synap_graph_add_const(h, "c", SYNAP_DTYPE_FLOAT32, 1, d1, &c, sizeof c);
+        uint32_t a = synap_graph_add_tensor(h, "a", SYNAP_DTYPE_FLOAT32, 2, d);
+        uint32_t r = synap_graph_add_tensor(h, "r", SYNAP_DTYPE_FLOAT32, 2, d);
+        struct synap_node *n = synap_graph_add_node(h, "add", SYNAP_OP_ADD, 2, 1);
+        n->inputs[0] = x;
+        n->inputs[1] = ct;
+        n->outputs[0] = a;
+        n = synap_graph_add_node(h, "relu", SYNAP_OP_RELU, 1, 1);
+        n->inputs[0] = a;
+        n->outputs[0] = r;
+        h->inputs = synap_arena_memdup(h->arena, &x, sizeof x);
+        h->ninputs = 1;
+        h->outputs = synap_arena_memdup(h->arena, &r, sizeof r);
+        h->noutputs = 1;
+    }
+    struct synap_graph *fg = g[0], *qg = g[1];
+    const char *names[3] = {"x", "a", "r"};
+    const double lo[3] = {-0.5, -0.4, 0}, hi[3] = {0.5, 0.6, 0.6};
+    struct synap_tensor_stats ts[3];
+    for (int k = 0; k < 3; k++) {
+        memset(&ts[k], 0, sizeof ts[k]);
+        ts[k].tensor = synap_graph_find_tensor(qg, names[k]);
+        ts[k].name = names[k];
+        ts[k].min = ts[k].ma_min = ts[k].hist_lo = lo[k];
+        ts[k].max = ts[k].ma_max = ts[k].hist_hi = hi[k];
+        for (int b = 0; b < SYNAP_CALIB_BINS; b++)
+            ts[k].hist[b] = 1;
+    }
+    struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
+    struct synap_quant_opts o = {0};
+    struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
+    o.rules = &rule;
+    o.nrules = 1;
+    o.dequantize_all = true;
+    struct synap_quant_result res;
+    struct synap_err err = {0};
+    if (synap_quantize(qg, &st, &o, &res, &err)) fail_msg("%s", err.msg);
+    synap_quant_result_free(&res);
+    const struct synap_quant *qa = qg->tensors[synap_graph_find_tensor(qg, "a")].quant;
+    assert_int_equal(qa->zero_point[0], 0); /* the Relu's range */
+    float in[8] = {-0.5f, -0.3f, -0.2f, 0.05f, 0.2f, 0.3f, 0.45f, 0.9f};
+    struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = 2, .dims = {1, 8}, .data = in};
+    struct synap_compare cmp;
+    if (synap_compare_run(fg, qg, &v, &cmp, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(cmp.nrows, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const struct synap_compare_row *row = &cmp.rows[i];
+        /* both rows: max(a, 0) = {0, 0, 0, .15, .3, .4, .55, 1.0}, power
+         * 1.575, against the same with x = 0.9 clipped at x's top level
+         * 127/255 (zero point 128): error 1.0 - 0.598 = 0.402; the rest is
+         * rounding (< 1e-5) */
+        assert_float_equal(row->sqnr_entire, 10 * log10(1.575 / (0.402 * 0.402)), 0.02);
+        /* a is uint8; r is the dequantized float output (no range) */
+        assert_float_equal(row->clipped, strcmp(row->layer, "add") ? -1 : 12.5, 0);
+    }
+    size_t n;
+    char *json = synap_compare_json(&cmp, &n);
+    assert_non_null(strstr(json, "\"clipped_percent\": 12.5"));
+    free(json);
+    synap_compare_free(&cmp);
+    synap_graph_free(fg);
+    synap_graph_free(qg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_self),
         cmocka_unit_test(test_quantized),
+        cmocka_unit_test(test_saturation_and_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
