@@ -531,7 +531,9 @@ struct qctx {
     struct synap_quant_result *r;
     struct sbuf ent;
     size_t nconv;
-    size_t *id0; /* per node after fusion: its index in the float IR */
+    size_t *id0;        /* per node after fusion: its index in the float IR */
+    enum synap_op *sat; /* per original tensor: Sigmoid/Tanh when that is its only consumer */
+    bool *pooled;       /* per original tensor: inner, [N, C, 1, ...] (one value per channel) */
 };
 
 static void warn(struct qctx *q, const char *fmt, ...) SYNAP_PRINTF(2, 3);
@@ -602,6 +604,15 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
             lo = fmin(lo, st->min);
             hi = fmax(hi, st->max);
         }
+    if (type_bits(type) == 8 && q->pooled && q->pooled[t]) {
+        /* Headroom for 8-bit tensors of one value per image and channel
+         * (after a global pooling: squeeze-and-excitation paths): the data
+         * set gives each channel as many samples as photos, and the next
+         * photo often drives one further (PP-OCR det uint8: 4-8 % of such
+         * values clipped on a text image, the layer at 9 dB) */
+        lo *= 1.5;
+        hi *= 1.5;
+    }
     if (type_bits(type) == 16) {
         /* Headroom: 16-bit ranges cover at least 1.5 times the data set's
          * extremes. Real inputs exceed a data set's extremes (a global
@@ -612,6 +623,21 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
          * whose extremes sit near the top of their power of two). */
         lo *= 1.5;
         hi *= 1.5;
+    }
+    if (q->sat && q->sat[t] != SYNAP_OP_COUNT) {
+        /* A Sigmoid's or Tanh's input: a logit. Beyond L the function's
+         * output is within half an output step of its limit, so [-L, L]
+         * loses nothing; inside it, a range reaching below 0 is made
+         * symmetric, because a data set may show only one sign of a logit
+         * (PP-OCR det calibrated on photos
+         * without text: logits <= 0.37, probabilities clipped at 0.59 on
+         * every text pixel). L = (bits + 1) ln 2 for Sigmoid (output step
+         * 2^-bits), half that for Tanh (step 2^(1-bits)). */
+        double L = (type_bits(type) + 1) * log(2.0);
+        if (q->sat[t] == SYNAP_OP_TANH) L /= 2;
+        double A = fmin(fmax(fabs(lo), fabs(hi)), L);
+        hi = A;
+        lo = lo >= 0 ? fmin(lo, A) : -A; /* never negative (after a Relu): one-sided */
     }
     struct synap_quant *r = qrec(q->g, s, 1, -1);
     synap_quant_params(lo, hi, type, s, &r->scale[0], &r->zero_point[0], &r->fl);
@@ -1237,6 +1263,35 @@ static void fuse_activations(struct qctx *q)
     synap_uses_free(&u);
 }
 
+/* q->sat: tensors whose only use is an integer Sigmoid or Tanh of their own
+ * type (own_quant gives them the function's sensitive range); q->pooled:
+ * inner tensors of one value per channel (own_quant gives 8-bit ones
+ * headroom). */
+static void mark_range_rules(struct qctx *q)
+{
+    const struct synap_graph *g = q->g;
+    struct synap_uses u;
+    synap_uses_build(g, &u);
+    q->sat = synap_xcalloc(q->nt0 + 1, sizeof *q->sat);
+    q->pooled = synap_xcalloc(q->nt0 + 1, sizeof *q->pooled);
+    for (size_t t = 0; t < q->nt0; t++) {
+        q->sat[t] = SYNAP_OP_COUNT;
+        const struct synap_tensor *tt = &g->tensors[t];
+        int64_t inner = 1;
+        for (int d = 2; d < tt->rank; d++)
+            inner *= tt->dims[d];
+        q->pooled[t] = tt->rank >= 3 && inner == 1 && u.producer[t] >= 0 && !u.is_output[t];
+        if (u.nuses[t] != 1 || u.is_output[t] || u.producer[t] < 0) continue;
+        size_t pi = (size_t)u.producer[t], ai = (size_t)u.consumer[t];
+        enum synap_op op = g->nodes[ai].op;
+        if ((op == SYNAP_OP_SIGMOID || op == SYNAP_OP_TANH) && synap_dtype_is_int(q->ntype[ai]) &&
+            q->ntype[pi] == q->ntype[ai] && !passthrough_op(g->nodes[pi].op) &&
+            !fixed_range_op(g->nodes[pi].op))
+            q->sat[t] = op;
+    }
+    synap_uses_free(&u);
+}
+
 int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                    const struct synap_quant_opts *o, struct synap_quant_result *r,
                    struct synap_err *err)
@@ -1323,6 +1378,7 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
         }
     }
     fuse_activations(&q);
+    mark_range_rules(&q);
     /* mode full: graph inputs take the type of their first integer consumer */
     if (o->full)
         for (size_t k = 0; k < g->ninputs; k++) {
@@ -1378,6 +1434,8 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
     rc = 0;
 out:
     free(q.st);
+    free(q.sat);
+    free(q.pooled);
     free(q.id0);
     free(q.ntype);
     free(q.home);

@@ -266,6 +266,100 @@ static void test_ranges(void **state)
     free(t);
 }
 
+/* x [1, 2, 1, 1] -> Conv -> y -> OP -> z (1x1 convs, 2 channels): the
+ * range rules that look at a tensor's use and shape. y's statistics are
+ * [ylo, yhi]; x [-1, 3], z [-1, 1]. */
+static struct synap_graph *conv_then(enum synap_op op, double ylo, double yhi,
+                                     struct synap_calib_stats *st, struct synap_tensor_stats *ts)
+{
+    struct synap_graph *g = synap_graph_new();
+    int64_t xd[4] = {1, 2, 1, 1}, wd[4] = {2, 2, 1, 1};
+    static const float w[4] = {1.0f, -0.45f, 0.3f, 2.0f};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xd);
+    uint32_t wt = synap_graph_add_const(g, "w", SYNAP_DTYPE_FLOAT32, 4, wd, w, sizeof w);
+    uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 4, xd);
+    uint32_t z = synap_graph_add_tensor(g, "z", SYNAP_DTYPE_FLOAT32, 4, xd);
+    struct synap_node *n = synap_graph_add_node(g, "conv", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = x;
+    n->inputs[1] = wt;
+    n->outputs[0] = y;
+    bool conv = op == SYNAP_OP_CONV;
+    n = synap_graph_add_node(g, "act", op, conv ? 2 : 1, 1);
+    n->inputs[0] = y;
+    if (conv) n->inputs[1] = wt;
+    n->outputs[0] = z;
+    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, &z, sizeof z);
+    g->noutputs = 1;
+    set_stats(&ts[0], g, x, -1, 3);
+    set_stats(&ts[1], g, y, ylo, yhi);
+    set_stats(&ts[2], g, z, -1, 1);
+    memset(st, 0, sizeof *st);
+    st->nsamples = 1;
+    st->ntensors = 3;
+    st->t = ts;
+    return g;
+}
+
+static const struct synap_quant *quant_of(enum synap_op op, double ylo, double yhi,
+                                          const char *json, struct synap_quant *out)
+{
+    struct synap_arena *a = synap_arena_new();
+    struct synap_calib_stats st;
+    struct synap_tensor_stats ts[3];
+    struct synap_graph *g = conv_then(op, ylo, yhi, &st, ts);
+    struct synap_quant_opts o = opts_of(a, json);
+    struct synap_quant_result r;
+    struct synap_err err = {0};
+    if (synap_quantize(g, &st, &o, &r, &err)) fail_msg("%s", err.msg);
+    const struct synap_tensor *y = find(g, "y");
+    assert_non_null(y->quant);
+    out->scale = NULL;
+    static float sc;
+    static int32_t zp;
+    sc = y->quant->scale[0];
+    zp = y->quant->zero_point[0];
+    out->fl = y->quant->fl;
+    out->scale = &sc;
+    out->zero_point = &zp;
+    synap_quant_result_free(&r);
+    synap_graph_free(g);
+    synap_arena_free(a);
+    return out;
+}
+
+/* A Sigmoid's (Tanh's) input gets the symmetric logit range, cut at
+ * L = (bits + 1) ln 2 (half that for Tanh): PP-OCR det's logits calibrated
+ * on photos without text, [-94, 0.37], become [-6.238, 6.238] in uint8
+ * (s = 12.477 / 255, zp = 128) and int16 dfp covers L = 17 ln 2 = 11.78:
+ * fl = floor(log2(32767 / 11.78)) = 11. Tensors of one value per channel
+ * inside the graph (y here) get 1.5x headroom in 8 bits: y [-2, 6] into a
+ * conv -> [-3, 9], s = 12/255, zp = 64. A narrow logit range is kept
+ * (with that headroom) and made symmetric: [-2, 0.5] -> [-3, 0.75] ->
+ * [-3, 3] (s = 6/255, zp = round(127.5) = 128). */
+static void test_range_rules(void **state)
+{
+    (void)state;
+    struct synap_quant q;
+    const double L8 = 9 * log(2.0);
+    quant_of(SYNAP_OP_SIGMOID, -94, 0.37, "{\"data_type\": \"uint8\"}", &q);
+    assert_float_equal(q.scale[0], 2 * L8 / 255, 1e-6);
+    assert_int_equal(q.zero_point[0], 128);
+    quant_of(SYNAP_OP_TANH, -94, 0.37, "{\"data_type\": \"uint8\"}", &q);
+    assert_float_equal(q.scale[0], L8 / 255, 1e-6);
+    assert_int_equal(q.zero_point[0], 128);
+    quant_of(SYNAP_OP_SIGMOID, -2, 0.5, "{\"data_type\": \"uint8\"}", &q);
+    assert_float_equal(q.scale[0], 6.0 / 255, 1e-7);
+    assert_int_equal(q.zero_point[0], 128);
+    quant_of(SYNAP_OP_SIGMOID, -94, 0.37,
+             "{\"data_type\": \"int16\", \"scheme\": \"dynamic_fixed_point\"}", &q);
+    assert_int_equal(q.fl, 11);
+    quant_of(SYNAP_OP_CONV, -2, 6, "{\"data_type\": \"uint8\"}", &q);
+    assert_float_equal(q.scale[0], 12.0 / 255, 1e-7);
+    assert_int_equal(q.zero_point[0], 64);
+}
+
 /* ---- the conv net: every scheme and algorithm ------------------------------------- */
 
 static uint8_t *float_ir;
@@ -621,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_exact_dfp),
         cmocka_unit_test(test_exact_perchannel),
         cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_range_rules),
         cmocka_unit_test_setup_teardown(test_net_all, net_setup, net_teardown),
         cmocka_unit_test_setup_teardown(test_net_mixed, net_setup, net_teardown),
         cmocka_unit_test(test_float_fallback),
