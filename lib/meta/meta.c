@@ -779,7 +779,8 @@ static const char *const quant_keys[] = {"data_type", "scheme",  "mode",
 static const char *const schemes[] = {"default", "asymmetric_affine", "dynamic_fixed_point",
                                       "perchannel_symmetric_affine"};
 static const char *const modes[] = {"standard", "full"};
-static const char *const algorithms[] = {"standard", "kl_divergence", "moving_average", "auto"};
+static const char *const algorithms[] = {"standard", "kl_divergence", "moving_average",
+                                         "auto",     "percentile",    "mse"};
 
 /* SyNAP's scheme/type pairs; NULL when allowed, else the reason. */
 static const char *scheme_forbids(const char *scheme, const char *type)

@@ -90,6 +90,15 @@ check_eq "another algorithm reruns quant and later, not calib" "$(stage_names "$
   "quant partition codegen pack"
 grep -q '^@.*:out0, [0-9.]*$' "$D/quantization_entropy.txt" 2>/dev/null &&
   ok "kl_divergence: quantization_entropy.txt written" || bad "no quantization_entropy.txt"
+# ---- percentile and mse (synap's own algorithms) reach synap-quant from the metafile
+for algo in percentile mse; do
+  write_meta uint8 $algo
+  conv "$D"
+  grep -q "\"algorithm\":\"$algo\"" "$D/build/quant.json" &&
+    ok "algorithm: $algo reaches quant.json" || bad "quant.json: $(cat "$D/build/quant.json")"
+  check_eq "algorithm: $algo reruns quant and later, not calib" "$(stage_names "$D")" \
+    "quant partition codegen pack"
+done
 write_meta uint8
 conv "$D"
 [ -e "$D/quantization_entropy.txt" ] && bad "a stale quantization_entropy.txt stays" ||

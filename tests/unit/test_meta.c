@@ -436,7 +436,7 @@ static void test_errors(void **state)
          "int16, float16"},
         {"quantization:\n  algorithm: minmax\n  dataset: random\n",
          "m.yaml:2:14: quantization.algorithm: invalid value 'minmax'; valid values: standard, "
-         "kl_divergence, moving_average, auto"},
+         "kl_divergence, moving_average, auto, percentile, mse"},
         {"quantization:\n  mode: fast\n  dataset: random\n",
          "m.yaml:2:9: quantization.mode: invalid value 'fast'; valid values: standard, full"},
         {"quantization:\n  options: [1]\n  dataset: random\n",
