@@ -1,11 +1,16 @@
 /* Cross-layer range equalization (Nagel et al., "Data-Free Quantization
  * Through Weight Equalization and Bias Correction", ICCV 2019), the part
  * that needs no data: for a convolution A whose output feeds only a
- * convolution B (directly, or through a Relu / LeakyRelu, which commute
- * with a positive per-channel scale), channel i of A's output is divided
- * by s_i and B's weights reading channel i are multiplied by s_i, with
- * s_i = sqrt(r1_i / r2_i) (r1_i: A's largest |weight| of output channel i,
- * r2_i: B's largest |weight| reading channel i). The network computes the
+ * convolution B - directly, or through a chain of up to MAXCHAIN layers
+ * that commute with a positive per-channel scale (Relu, LeakyRelu, Mul by
+ * a constant, Add/Sub of a constant, BatchNormalization: an exported
+ * conv + BN + activation before synap-quant's fusion) - channel i of A's
+ * output is divided by s_i and B's weights reading channel i are
+ * multiplied by s_i, with s_i = sqrt(r1_i / r2_i) (r1_i: the largest
+ * |weight| of A's output channel i times the chain's gain on channel i -
+ * the Mul constants and BatchNorm's gamma / sqrt(var + eps); r2_i: B's
+ * largest |weight| reading channel i). Along the chain, added constants
+ * and BatchNorm's mean and beta are divided by s_i too. The network computes the
  * same function; A's and B's per-channel weight ranges become equal, and so
  * do, roughly, the ranges of the channels in between - which is what
  * per-tensor 8-bit weights and activations need (a depthwise convolution
@@ -49,10 +54,126 @@ static uint32_t replace_const(struct synap_graph *g, uint32_t t, const float *v,
     return synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, rank, dims, v, nb);
 }
 
+#define MAXCHAIN 6
+
+/* The per-channel values of constant t for a data tensor of `rank` dims
+ * with co channels on axis 1: a scalar, or co values broadcast along axis 1
+ * (dims 1 except the one aligned with axis 1). v gets co values; false
+ * when t is not such a constant. */
+static bool channel_const(const struct synap_graph *g, uint32_t t, int rank, int64_t co, double *v)
+{
+    int64_t n;
+    const float *c = t == SYNAP_NONE ? NULL : synap_const_f32(g, t, -1, &n);
+    if (!c) return false;
+    if (n == 1) {
+        for (int64_t i = 0; i < co; i++)
+            v[i] = c[0];
+        return true;
+    }
+    const struct synap_tensor *ct = &g->tensors[t];
+    if (n != co || ct->rank > rank) return false;
+    int ax = 1 - (rank - ct->rank); /* axis 1 of the data, in the constant's dims */
+    if (ax < 0) return false;
+    for (int d = 0; d < ct->rank; d++)
+        if (ct->dims[d] != (d == ax ? co : 1)) return false;
+    for (int64_t i = 0; i < co; i++)
+        v[i] = c[i];
+    return true;
+}
+
+/* A new constant [1, co, 1, ...] (rank dims) or of t's shape (when t holds
+ * co values) with values v / s. */
+static uint32_t scaled_const(struct synap_graph *g, uint32_t t, int rank, int64_t co,
+                             const double *v, const double *s)
+{
+    float *nv = synap_xmalloc((size_t)co * sizeof *nv);
+    for (int64_t i = 0; i < co; i++)
+        nv[i] = (float)(v[i] / s[i]);
+    char name[1024];
+    snprintf(name, sizeof name, "%s%s", g->tensors[t].name, SUFFIX);
+    int64_t dims[SYNAP_MAX_RANK];
+    int r = g->tensors[t].rank;
+    if (synap_shape_nelem(g->tensors[t].rank, g->tensors[t].dims) == co) {
+        memcpy(dims, g->tensors[t].dims, sizeof dims);
+    } else {
+        r = rank;
+        for (int d = 0; d < r; d++)
+            dims[d] = d == 1 ? co : 1;
+    }
+    uint32_t nt =
+        synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, r, dims, nv, (size_t)co * sizeof *nv);
+    free(nv);
+    return nt;
+}
+
+/* The data input of chain layer n (reading tensor x), and whether it
+ * commutes with a positive per-channel scale of x; *gain (co values) is
+ * multiplied by its per-channel gain. */
+static bool chain_layer(const struct synap_graph *g, const struct synap_node *n, uint32_t x,
+                        int rank, int64_t co, double *gain, double *tmp)
+{
+    if (n->noutputs != 1) return false;
+    switch (n->op) {
+    case SYNAP_OP_RELU:
+    case SYNAP_OP_LEAKY_RELU:
+        return n->ninputs == 1 && n->inputs[0] == x;
+    case SYNAP_OP_MUL:
+        if (n->ninputs != 2) return false;
+        if (!channel_const(g, n->inputs[n->inputs[0] == x ? 1 : 0], rank, co, tmp)) return false;
+        if (n->inputs[0] != x && n->inputs[1] != x) return false;
+        for (int64_t i = 0; i < co; i++)
+            gain[i] *= fabs(tmp[i]);
+        return true;
+    case SYNAP_OP_ADD:
+        return n->ninputs == 2 && (n->inputs[0] == x || n->inputs[1] == x) &&
+               channel_const(g, n->inputs[n->inputs[0] == x ? 1 : 0], rank, co, tmp);
+    case SYNAP_OP_SUB: /* x - c only: c - x flips the sign */
+        return n->ninputs == 2 && n->inputs[0] == x &&
+               channel_const(g, n->inputs[1], rank, co, tmp);
+    case SYNAP_OP_BATCH_NORMALIZATION: {
+        if (n->ninputs != 5 || n->inputs[0] != x) return false;
+        double *gm = synap_xmalloc((size_t)co * 3 * sizeof *gm), *va = gm + co, *o = va + co;
+        bool ok = channel_const(g, n->inputs[1], 2, co, gm) &&
+                  channel_const(g, n->inputs[4], 2, co, va) &&
+                  channel_const(g, n->inputs[2], 2, co, o) &&
+                  channel_const(g, n->inputs[3], 2, co, o);
+        double eps = synap_attr_float(n, "epsilon", 1e-5f);
+        for (int64_t i = 0; ok && i < co; i++) {
+            ok = va[i] + eps > 0;
+            gain[i] *= ok ? fabs(gm[i]) / sqrt(va[i] + eps) : 1;
+        }
+        free(gm);
+        return ok;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Divides chain layer n's per-channel offsets by s (see the top). */
+static void chain_scale(struct synap_graph *g, size_t ni, uint32_t x, int rank, int64_t co,
+                        const double *s, double *tmp)
+{
+    struct synap_node *n = &g->nodes[ni];
+    if (n->op == SYNAP_OP_ADD || n->op == SYNAP_OP_SUB) {
+        int k = n->inputs[0] == x ? 1 : 0;
+        channel_const(g, n->inputs[k], rank, co, tmp);
+        uint32_t nt = scaled_const(g, n->inputs[k], rank, co, tmp, s);
+        g->nodes[ni].inputs[k] = nt;
+    } else if (n->op == SYNAP_OP_BATCH_NORMALIZATION) {
+        for (int k = 2; k <= 3; k++) { /* beta, mean */
+            channel_const(g, g->nodes[ni].inputs[k], 2, co, tmp);
+            uint32_t nt = scaled_const(g, g->nodes[ni].inputs[k], 2, co, tmp, s);
+            g->nodes[ni].inputs[k] = nt;
+        }
+    }
+}
+
 /* Equalizes conv a into conv b through the tensors mid[0..nmid-1] (a's
- * output, then the activation's). Returns 1 when done. */
+ * output, then each chain layer's; chain[k] reads mid[k]). Returns 1 when
+ * done. */
 static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint32_t *mid,
-                         size_t nmid)
+                         const size_t *chain, size_t nmid)
 {
     struct synap_node *a = &g->nodes[ai], *b = &g->nodes[bi];
     int64_t na, nb;
@@ -80,6 +201,15 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
         const struct synap_tensor *m = &g->tensors[mid[k]];
         if (m->rank < 2 || m->dims[1] != co) return 0;
     }
+    int rank = g->tensors[mid[0]].rank;
+    double *gain = synap_xmalloc((size_t)co * 2 * sizeof *gain), *tmp = gain + co;
+    for (int64_t i = 0; i < co; i++)
+        gain[i] = 1;
+    for (size_t k = 0; k + 1 < nmid; k++)
+        if (!chain_layer(g, &g->nodes[chain[k]], mid[k], rank, co, gain, tmp)) {
+            free(gain);
+            return 0;
+        }
     int64_t pa = na / co, ob = tb->dims[0], pb = dw ? nb / ob : nb / (ob * co);
     double *s = synap_xmalloc((size_t)co * sizeof *s);
     bool any = false;
@@ -87,6 +217,7 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
         double r1 = 0, r2 = 0;
         for (int64_t k = 0; k < pa; k++)
             r1 = fmax(r1, fabs(wa[i * pa + k]));
+        r1 *= gain[i];
         if (dw) {
             int64_t per = ob / co; /* output channels of group i */
             for (int64_t k = 0; k < per * pb; k++)
@@ -102,6 +233,7 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
     }
     if (!any) {
         free(s);
+        free(gain);
         return 0;
     }
     float *nwa = synap_xmalloc((size_t)na * sizeof *nwa),
@@ -126,7 +258,12 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
         for (int64_t i = 0; i < co; i++)
             nba_v[i] = (float)(ba[i] / s[i]);
     }
+    for (size_t k = 0; k + 1 < nmid; k++)
+        chain_scale(g, chain[k], mid[k], rank, co, s, tmp);
     free(s);
+    free(gain);
+    a = &g->nodes[ai];
+    b = &g->nodes[bi];
     uint32_t wa_t = a->inputs[1], wb_t = b->inputs[1], ba_t = ba ? a->inputs[2] : SYNAP_NONE;
     uint32_t nwa_t = replace_const(g, wa_t, nwa, SUFFIX);
     uint32_t nwb_t = replace_const(g, wb_t, nwb, SUFFIX);
@@ -157,28 +294,32 @@ int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_
     size_t count = 0, nn = g->nnodes;
     for (size_t ai = 0; ai < nn; ai++) {
         if (!is_conv(&g->nodes[ai])) continue;
-        uint32_t mid[2];
-        size_t nmid = 0;
+        uint32_t mid[MAXCHAIN + 1];
+        size_t chain[MAXCHAIN + 1], nmid = 0;
         uint32_t t = g->nodes[ai].outputs[0];
         int64_t next = -1;
-        while (t < nt0 && nmid < 2) {
+        while (t < nt0 && nmid <= MAXCHAIN) {
             if (u.nuses[t] != 1 || u.is_output[t] || g->tensors[t].data ||
                 ends_with(g->tensors[t].name, SUFFIX))
                 break;
-            mid[nmid++] = t;
+            mid[nmid] = t;
+            chain[nmid++] = (size_t)u.consumer[t];
             const struct synap_node *n = &g->nodes[u.consumer[t]];
             if (is_conv(n) && n->inputs[0] == t) {
                 next = u.consumer[t];
                 break;
             }
-            /* one activation that commutes with a positive scale */
-            bool homog = (n->op == SYNAP_OP_RELU || n->op == SYNAP_OP_LEAKY_RELU) &&
-                         n->noutputs == 1 && n->ninputs == 1;
-            if (!homog || nmid == 2) break;
+            /* a layer that may commute with a positive scale (equalize_pair
+             * checks its constants) */
+            bool ok = n->noutputs == 1 &&
+                      (n->op == SYNAP_OP_RELU || n->op == SYNAP_OP_LEAKY_RELU ||
+                       n->op == SYNAP_OP_MUL || n->op == SYNAP_OP_ADD || n->op == SYNAP_OP_SUB ||
+                       n->op == SYNAP_OP_BATCH_NORMALIZATION);
+            if (!ok || nmid == MAXCHAIN + 1) break;
             t = n->outputs[0];
         }
         if (next < 0) continue;
-        count += (size_t)equalize_pair(g, ai, (size_t)next, mid, nmid);
+        count += (size_t)equalize_pair(g, ai, (size_t)next, mid, chain, nmid);
     }
     synap_uses_free(&u);
     if (nequalized) *nequalized = count;

@@ -238,12 +238,80 @@ static void test_equalize(void **state)
     synap_graph_free(g);
 }
 
+/* Equalization through an exported conv's chain: conv1 -> BatchNorm ->
+ * Mul(scalar) -> Add(per-channel) -> Relu -> depthwise. The chain's gain
+ * (gamma / sqrt(var + eps), the Mul) enters conv1's ranges, the BN's mean
+ * and beta and the added constants are scaled: same function, every tensor
+ * of the chain renamed; a Sub of the form c - x stops the chain. */
+static void test_equalize_chain(void **state)
+{
+    (void)state;
+    for (int flip = 0; flip < 2; flip++) {
+        rng_state = 777;
+        struct synap_graph *g = synap_graph_new();
+        int64_t xs[] = {1, 3, 6, 5}, w1s[] = {4, 3, 3, 3}, c4[] = {4}, c141[] = {1, 4, 1, 1},
+                one[] = {1}, wds[] = {4, 1, 3, 3};
+        uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
+        uint32_t w1 = rconst(g, "w1", 4, w1s, -1, 1), wd = rconst(g, "wd", 4, wds, -0.05f, 0.05f);
+        uint32_t gm = rconst(g, "gamma", 1, c4, 0.5f, 2), be = rconst(g, "beta", 1, c4, -1, 1),
+                 mu = rconst(g, "mean", 1, c4, -1, 1), va = rconst(g, "var", 1, c4, 0.1f, 4),
+                 k = rconst(g, "k", 1, one, 1.5f, 2), ad = rconst(g, "add", 4, c141, -0.5f, 0.5f);
+        float *p = (float *)g->tensors[w1].data;
+        for (int i = 0; i < 27; i++)
+            p[i] *= 20; /* one loud channel */
+        uint32_t c1 = act(g, "c1"), bn = act(g, "bn"), m = act(g, "m"), a = act(g, "a"),
+                 r = act(g, "r"), y = act(g, "y");
+        int64_t pads[] = {1, 1, 1, 1};
+        struct synap_node *n = synap_graph_add_node(g, "conv1", SYNAP_OP_CONV, 2, 1);
+        n->inputs[0] = x, n->inputs[1] = w1, n->outputs[0] = c1;
+        synap_node_set_ints(g, n, "pads", pads, 4);
+        n = synap_graph_add_node(g, "bn", SYNAP_OP_BATCH_NORMALIZATION, 5, 1);
+        n->inputs[0] = c1, n->inputs[1] = gm, n->inputs[2] = be, n->inputs[3] = mu;
+        n->inputs[4] = va, n->outputs[0] = bn;
+        node2(g, "mul", SYNAP_OP_MUL, k, bn, m); /* constant first */
+        if (flip)
+            node2(g, "sub", SYNAP_OP_SUB, ad, m, a); /* c - x: not a chain layer */
+        else
+            node2(g, "add", SYNAP_OP_ADD, m, ad, a);
+        node2(g, "relu", SYNAP_OP_RELU, a, SYNAP_NONE, r);
+        n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
+        n->inputs[0] = r, n->inputs[1] = wd, n->outputs[0] = y;
+        synap_node_set_ints(g, n, "pads", pads, 4);
+        synap_node_set_int(g, n, "group", 4);
+        g->outputs = synap_arena_alloc(g->arena, sizeof y);
+        g->outputs[0] = y;
+        g->noutputs = 1;
+        g->inputs = synap_arena_alloc(g->arena, sizeof x);
+        g->inputs[0] = x;
+        g->ninputs = 1;
+        struct synap_err err = {0};
+        assert_int_equal(synap_graph_infer(g, false, &err), 0);
+        float before[120], after[120];
+        run(g, before, 120);
+        size_t ne = 0;
+        assert_int_equal(synap_quant_prepare(g, &ne, &err), 0);
+        assert_int_equal(ne, flip ? 0 : 1);
+        const char *const names[] = {"c1", "bn", "m", "a", "r"};
+        const uint32_t ts[] = {c1, bn, m, a, r};
+        for (int i = 0; i < 5; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "%s%s", names[i], flip ? "" : ":equalized");
+            assert_string_equal(g->tensors[ts[i]].name, want);
+        }
+        run(g, after, 120);
+        for (int i = 0; i < 120; i++)
+            assert_true(fabsf(after[i] - before[i]) <= 1e-5f * (1 + fabsf(before[i])));
+        synap_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fuse_keeps_function),
         cmocka_unit_test(test_fuse_respects_uses_and_groups),
         cmocka_unit_test(test_equalize),
+        cmocka_unit_test(test_equalize_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
