@@ -35,7 +35,9 @@
  *              m = a s_in / s_out, b / s_out: one rounding per element.
  *   Softmax    8-bit: TFLite's reference (gemmlowp fixed-point exp with 5
  *              integer bits, 12-bit accumulation, reciprocal by Newton-
- *              Raphson); output scale 1/256, zero point -128 (int8) or 0.
+ *              Raphson); output scale 1/256, zero point -128 (int8) or 0,
+ *              or int16 output on 1/65536, zero point -32768 (the same
+ *              algorithm with TFLite's OutputT = int16_t).
  *              int16: TFLite's SoftmaxInt16 (513-entry exp table over
  *              [-10, 0] and 1/(1 + x) table over [0, 1], built as its
  *              gen_lut, linear interpolation); output scale 1/32768, zp 0.
@@ -735,7 +737,7 @@ static int qsoftmax_run(struct synap_kctx *c)
     struct synap_value *y = &c->out[0];
     const struct synap_quant *qi = synap_q_in(c, 0), *qo = qout0(c);
     if (!qo || synap_q_per_tensor(c, qi, "input 0")) return -1;
-    if (is16(x->dtype) || is16(y->dtype)) {
+    if (is16(x->dtype)) {
         int64_t axis;
         if (synap_norm_axis(c->err, synap_attr_int(c->node, "axis", -1), x->rank, &axis)) return -1;
         int64_t outer = 1, inner = 1;
@@ -745,13 +747,17 @@ static int qsoftmax_run(struct synap_kctx *c)
             inner *= x->dims[d];
         return qsoftmax16_run(c, qi, qo, outer, x->dims[axis], inner);
     }
+    /* 8-bit input: TFLite's reference Softmax, templated on the output
+     * type - 8 bits on 1/256, or int16 on 1/65536 (zero point -32768) */
+    int outbits = is16(y->dtype) ? 16 : 8;
     int32_t omin, omax;
     synap_q_range(y->dtype, &omin, &omax);
-    if (qo->scale[0] != 1.0f / 256 || qo->zero_point[0] != omin)
+    double want = outbits == 16 ? 1.0 / 65536 : 1.0 / 256; /* TFLite: within 0.1 % */
+    if (fabs(qo->scale[0] - want) > 0.001 * want || qo->zero_point[0] != omin)
         return synap_errf(c->err,
-                          "integer Softmax needs output scale 1/256 and zero point %d "
+                          "integer Softmax needs output scale 1/%d and zero point %d "
                           "(TFLite's)",
-                          omin);
+                          outbits == 16 ? 65536 : 256, omin);
     int64_t axis;
     if (synap_norm_axis(c->err, synap_attr_int(c->node, "axis", -1), x->rank, &axis)) return -1;
     int64_t outer = 1, depth = x->dims[axis], inner = 1;
@@ -770,7 +776,6 @@ static int qsoftmax_run(struct synap_kctx *c)
                           (double)qi->scale[0]);
     double radius = 31.0 * (double)(1LL << 26) / (double)(1LL << bs);
     int32_t diff_min = -(int32_t)floor(radius);
-    int outbits = 8;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t in = 0; in < inner; in++) {
             int64_t base = o * depth * inner + in;

@@ -933,21 +933,26 @@ static void test_batchnorm(void **state)
 static void test_softmax_random(void **state)
 {
     (void)state;
-    enum synap_dtype ts[2] = {U8, I8};
-    for (int k = 0; k < 2; k++) {
-        enum synap_dtype t = ts[k];
+    /* uint8 and int8 in and out; int8 in, int16 out (1/65536, zp -32768:
+     * TFLite's reference Softmax with OutputT = int16_t, the keyword models'
+     * last layer) */
+    enum synap_dtype ts[3] = {U8, I8, I8}, tos[3] = {U8, I8, I16};
+    for (int k = 0; k < 3; k++) {
+        enum synap_dtype t = ts[k], to = tos[k];
+        float so = to == I16 ? 1.0f / 65536 : 1.0f / 256;
         for (int axis = 0; axis < 2; axis++) {
             struct qg q;
             qg_new(&q);
             int64_t d[2] = {6, 10};
-            char x[60], y[60];
+            char x[60], y[120];
             int32_t lo, hi, zo;
-            synap_q_range(t, &lo, &hi);
+            synap_q_range(to, &lo, &hi);
             zo = lo;
+            synap_q_range(t, &lo, &hi);
             fill(t, x, 60, lo, hi);
             float si = 0.04f + 0.03f * (float)axis;
             int32_t zi = t == U8 ? 128 : 0;
-            uint32_t xi = qt(&q, t, 2, d, x, si, zi), out = qt(&q, t, 2, d, NULL, 1.0f / 256, zo);
+            uint32_t xi = qt(&q, t, 2, d, x, si, zi), out = qt(&q, to, 2, d, NULL, so, zo);
             struct synap_node *n = qnode(&q, SYNAP_OP_SOFTMAX, 1, &xi, out);
             synap_node_set_int(q.g, n, "axis", axis);
             assert_int_equal(qrun(&q, out, y, sizeof y), 0);
@@ -965,10 +970,10 @@ static void test_softmax_random(void **state)
                                    mx);
                     for (int64_t j = 0; j < depth; j++) {
                         size_t at = (size_t)(o * depth * inner + j * inner + in);
-                        ref[at] = qref(exp(deq(t, x, at, si, zi) - mx) / sum, 1.0f / 256, zo, t);
+                        ref[at] = qref(exp(deq(t, x, at, si, zi) - mx) / sum, so, zo, to);
                     }
                 }
-            within_one_lsb(t, y, ref, 60);
+            within_one_lsb(to, y, ref, 60);
             synap_graph_free(q.g);
         }
     }
