@@ -186,7 +186,11 @@
     OP(GRU, "GRU", rnn, 3, 6, 0, 2)                                                                \
     OP(RNN, "RNN", rnn, 3, 6, 0, 2)                                                                \
     /* detect.c: TFLite's SSD post-processing (the cpu delegate runs it) */                         \
-    OP(DETECTION_POST_PROCESS, "TFLite_Detection_PostProcess", detect, 3, 3, 4, 4)
+    OP(DETECTION_POST_PROCESS, "TFLite_Detection_PostProcess", detect, 3, 3, 4, 4)                 \
+    /* svdf.c: TFLite's SVDF. Inputs X [B, I], weights_feature [F, I],                             \
+     * weights_time [F, M], bias [F / rank] (optional), state [B, M * F]                           \
+     * (optional, zero); attribute rank; output [B, F / rank] */                                   \
+    OP(SVDF, "SVDF", svdf, 3, 5, 1, 1)
 
 enum synap_op {
 #define OP(e, n, f, a, b, c, d) SYNAP_OP_##e,

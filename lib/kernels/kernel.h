@@ -81,6 +81,7 @@ SYNAP_FAMILY_DECL(index)
 SYNAP_FAMILY_DECL(quant)
 SYNAP_FAMILY_DECL(rnn)
 SYNAP_FAMILY_DECL(detect)
+SYNAP_FAMILY_DECL(svdf)
 #undef SYNAP_FAMILY_DECL
 
 /* ---- helpers shared by kernels (lib/kernels/common.c) ------------------- */

@@ -4,8 +4,9 @@
  * models are present (SYNAP_SHARED or ../shared), the error messages for
  * quantized and custom-op models, every prefix of a truncated model, the
  * float16, sparse (DENSIFY), hybrid and custom-op models running, UltraFace RFB-320 against the
- * onnxruntime output of the same network exported to ONNX, and float
- * UNIDIRECTIONAL_SEQUENCE_LSTM against numpy (tests/data/tflite_lstm). */
+ * onnxruntime output of the same network exported to ONNX, float
+ * UNIDIRECTIONAL_SEQUENCE_LSTM against numpy (tests/data/tflite_lstm), and
+ * SVDF, float and integer, against numpy (tests/data/tflite_svdf). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -437,10 +438,10 @@ static void test_detection_postprocess(void **state)
     (void)state;
     NEED_SHARED();
     struct synap_err err = {0};
-    struct synap_graph *g = synap_tflite_import(
-        model("ssd_mobilenet_v1_0.75_pets_quant_postprocess/"
-              "ssd_mobilenet_v1_0.75_pets_quant_postprocess.tflite"),
-        NULL, &err);
+    struct synap_graph *g =
+        synap_tflite_import(model("ssd_mobilenet_v1_0.75_pets_quant_postprocess/"
+                                  "ssd_mobilenet_v1_0.75_pets_quant_postprocess.tflite"),
+                            NULL, &err);
     if (!g) fail_msg("%s", err.msg);
     const struct synap_node *d = NULL;
     for (size_t i = 0; i < g->nnodes; i++)
@@ -693,6 +694,116 @@ static void test_lstm_float(void **state)
     }
 }
 
+/* SVDF (kernels/svdf.c) on the models of tests/data/tflite_svdf (gen.py
+ * there): float rank 1 and rank 2 + relu (with a non-zero initial state)
+ * against float64 numpy within 1e-5; int8 with int16 state and int8 with an
+ * int8 state of zero point -13 against a numpy transcription of TFLite's
+ * integer SVDF, exactly; 1 and 3 threads. */
+static void test_svdf(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t dims[2];
+        size_t nnodes; /* SVDF, and Relu for the float fused activation */
+        int64_t rank;
+    } cases[] = {{"f_r1", {2, 4}, 1, 1},
+                 {"f_r2_relu", {2, 3}, 2, 2},
+                 {"q_s16", {2, 3}, 1, 2},
+                 {"q_s8", {3, 4}, 1, 1}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char path[1024];
+        struct synap_err err = {0};
+        struct synap_value x = {0}, want = {0};
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_svdf/%s_x.npy", cases[ci].name);
+        if (synap_npy_read(path, &x, &err)) fail_msg("%s", err.msg);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_svdf/%s_y.npy", cases[ci].name);
+        if (synap_npy_read(path, &want, &err)) fail_msg("%s", err.msg);
+        assert_int_equal(want.rank, 2);
+        assert_memory_equal(want.dims, cases[ci].dims, sizeof cases[ci].dims);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_svdf/%s.tflite", cases[ci].name);
+        struct synap_graph *g = synap_tflite_import(path, NULL, &err);
+        if (!g) fail_msg("%s: %s", cases[ci].name, err.msg);
+        assert_int_equal(g->nnodes, cases[ci].nnodes);
+        assert_int_equal(g->nodes[0].op, SYNAP_OP_SVDF);
+        assert_int_equal(synap_attr_int(&g->nodes[0], "rank", 0), cases[ci].rank);
+        for (int th = 1; th <= 3; th += 2) {
+            struct synap_plan_opts po = {.nthreads = th};
+            struct synap_plan *p = synap_plan_new(g, &po, &err);
+            if (!p) fail_msg("%s: %s", cases[ci].name, err.msg);
+            struct synap_value *in = synap_plan_input(p, 0);
+            assert_int_equal(in->dtype, x.dtype);
+            assert_int_equal(synap_value_nelem(in), synap_value_nelem(&x));
+            memcpy(in->data, x.data, (size_t)synap_value_nelem(&x) * synap_dtype_size(x.dtype));
+            if (synap_plan_run(p, &err)) fail_msg("%s: %s", cases[ci].name, err.msg);
+            const struct synap_value *o = synap_plan_output(p, 0);
+            assert_int_equal(o->dtype, want.dtype);
+            assert_memory_equal(o->dims, cases[ci].dims, sizeof cases[ci].dims);
+            for (int64_t k = 0; k < synap_value_nelem(o); k++) {
+                double y = synap_value_get_f64(o, k), w = synap_value_get_f64(&want, k);
+                double tol = o->dtype == SYNAP_DTYPE_FLOAT32 ? 1e-5 : 0;
+                if (!(fabs(y - w) <= tol))
+                    fail_msg("%s: y[%lld] = %.8g, expected %.8g", cases[ci].name, (long long)k, y,
+                             w);
+            }
+            synap_plan_free(p);
+        }
+        synap_graph_free(g);
+        free(x.data);
+        free(want.data);
+    }
+}
+
+/* The two TFLM keyword models (7 integer SVDF layers each: int16 time
+ * weights and state / int8 ones with zero points) import and, cut at the
+ * last SVDF's output (before the int8 -> int16 Softmax), give the same
+ * bytes with 1 and 3 threads. Their weights and biases are scrambled: every
+ * layer saturates (both bounds occur, checked), so these models show that
+ * the SVDFs import and run, not their arithmetic (test_svdf does that). */
+static void test_svdf_models(void **state)
+{
+    (void)state;
+    NEED_SHARED();
+    static const char *const models[] = {
+        "tflm_keyword_scrambled/keyword_scrambled.tflite",
+        "tflm_keyword_scrambled_8bit/keyword_scrambled_8bit.tflite"};
+    for (size_t mi = 0; mi < 2; mi++) {
+        struct synap_err err = {0};
+        struct synap_graph *g = synap_tflite_import(model(models[mi]), NULL, &err);
+        if (!g) fail_msg("%s: %s", models[mi], err.msg);
+        size_t nsvdf = 0;
+        for (size_t i = 0; i < g->nnodes; i++)
+            nsvdf += g->nodes[i].op == SYNAP_OP_SVDF;
+        assert_int_equal(nsvdf, 7);
+        const struct synap_tensor *t = tensor_named(g, "tensor_47");
+        assert_non_null(t);
+        g->outputs[0] = (uint32_t)(t - g->tensors);
+        synap_graph_prune_dead(g);
+        int8_t got[2][32];
+        for (int r = 0; r < 2; r++) {
+            struct synap_plan_opts po = {.nthreads = 1 + 2 * r};
+            struct synap_plan *p = synap_plan_new(g, &po, &err);
+            if (!p) fail_msg("%s: %s", models[mi], err.msg);
+            struct synap_value *in = synap_plan_input(p, 0);
+            assert_int_equal(in->dtype, SYNAP_DTYPE_INT16);
+            for (int64_t k = 0; k < synap_value_nelem(in); k++)
+                ((int16_t *)in->data)[k] = (int16_t)((k * 997) % 24000);
+            if (synap_plan_run(p, &err)) fail_msg("%s: %s", models[mi], err.msg);
+            const struct synap_value *o = synap_plan_output(p, 0);
+            assert_int_equal(o->dtype, SYNAP_DTYPE_INT8);
+            assert_int_equal(synap_value_nelem(o), 32);
+            memcpy(got[r], o->data, 32);
+            synap_plan_free(p);
+        }
+        assert_memory_equal(got[0], got[1], 32);
+        int lo = 0, hi = 0;
+        for (int k = 0; k < 32; k++)
+            lo += got[0][k] == -128, hi += got[0][k] == 127;
+        assert_true(lo > 0 && hi > 0);
+        synap_graph_free(g);
+    }
+}
+
 /* UltraFace RFB-320 as TFLite (NHWC) against onnxruntime on the ONNX export
  * of the same network (NCHW input, the shared ONNX case). */
 static void test_ultraface_vs_onnx(void **state)
@@ -764,13 +875,14 @@ int main(void)
     const char *s = getenv("SYNAP_SHARED");
     snprintf(shared, sizeof shared, "%s", s && *s ? s : "../shared");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reader_golden),          cmocka_unit_test(test_reader_damage),
-        cmocka_unit_test(test_tables_sorted),          cmocka_unit_test(test_layout_pass),
-        cmocka_unit_test(test_quantized_import),       cmocka_unit_test(test_custom_ops_listed),
-        cmocka_unit_test(test_quantize_ops),           cmocka_unit_test(test_detection_postprocess),
-        cmocka_unit_test(test_unreferenced_models),
-        cmocka_unit_test(test_truncated_every_length), cmocka_unit_test(test_models_run),
-        cmocka_unit_test(test_ultraface_vs_onnx),      cmocka_unit_test(test_lstm_float),
+        cmocka_unit_test(test_reader_golden),       cmocka_unit_test(test_reader_damage),
+        cmocka_unit_test(test_tables_sorted),       cmocka_unit_test(test_layout_pass),
+        cmocka_unit_test(test_quantized_import),    cmocka_unit_test(test_custom_ops_listed),
+        cmocka_unit_test(test_quantize_ops),        cmocka_unit_test(test_detection_postprocess),
+        cmocka_unit_test(test_unreferenced_models), cmocka_unit_test(test_truncated_every_length),
+        cmocka_unit_test(test_models_run),          cmocka_unit_test(test_ultraface_vs_onnx),
+        cmocka_unit_test(test_lstm_float),          cmocka_unit_test(test_svdf),
+        cmocka_unit_test(test_svdf_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
