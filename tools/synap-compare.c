@@ -56,14 +56,7 @@ int main(int argc, char **argv)
     if (!qg) goto fail;
     /* synap-quant's cross-layer equalization renamed the scaled tensors
      * NAME:equalized: equalize the float IR the same way to match them */
-    for (size_t t = 0; t < qg->ntensors; t++) {
-        const char *nm = qg->tensors[t].name, *suf = ":equalized";
-        size_t a = strlen(nm), b = strlen(suf);
-        if (a >= b && !strcmp(nm + a - b, suf)) {
-            if (synap_quant_prepare(fg, NULL, &err) < 0) goto fail;
-            break;
-        }
-    }
+    if (synap_quant_is_prepared(qg) && synap_quant_prepare(fg, NULL, &err) < 0) goto fail;
     if (nin && nin != fg->ninputs) {
         synap_errf(&err, "%s has %zu inputs, %zu .npy files given", paths[0], fg->ninputs, nin);
         goto fail;

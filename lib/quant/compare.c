@@ -21,6 +21,7 @@
 
 #include "kernels/qmath.h"
 #include "quant/compare.h"
+#include "quant/quant.h"
 #include "runtime/plan.h"
 #include "util/jsonw.h"
 
@@ -112,10 +113,10 @@ static uint32_t base_in(const struct synap_graph *fg, const char *qname)
 }
 
 /* The saturation of the activation that is float tensor ft's only use
- * (see the top): [*lo, *hi], infinite when none. bits: the quantized
- * tensor's width (the Sigmoid/Tanh output step). */
+ * (see the top): [*lo, *hi], infinite when none. qt: the quantized tensor
+ * standing for ft (its width sets the Sigmoid/Tanh output step). */
 static void saturation(const struct synap_graph *fg, const struct synap_uses *u, uint32_t ft,
-                       int bits, float *lo, float *hi)
+                       const struct synap_tensor *qt, float *lo, float *hi)
 {
     *lo = -INFINITY;
     *hi = INFINITY;
@@ -132,18 +133,25 @@ static void saturation(const struct synap_graph *fg, const struct synap_uses *u,
         if (a->ninputs > 2 && a->inputs[2] != SYNAP_NONE &&
             (v = synap_const_f32(fg, a->inputs[2], 1, NULL)))
             *hi = *v;
-    } else if ((a->op == SYNAP_OP_SIGMOID || a->op == SYNAP_OP_TANH) && bits > 0) {
-        double L = (bits + 1) * log(2.0) / (a->op == SYNAP_OP_TANH ? 2 : 1);
+    } else if ((a->op == SYNAP_OP_SIGMOID || a->op == SYNAP_OP_TANH) &&
+               synap_dtype_is_int(qt->dtype)) {
+        double L = synap_quant_logit_limit(a->op, (int)synap_dtype_size(qt->dtype) * 8);
         *lo = (float)-L;
         *hi = (float)L;
     }
 }
 
-static void clamp_all(float *v, int64_t n, float lo, float hi)
+/* Clamps the n values of both a and b to that saturation. */
+static void saturate(const struct synap_graph *fg, const struct synap_uses *u, uint32_t ft,
+                     const struct synap_tensor *qt, float *a, float *b, int64_t n)
 {
+    float lo, hi;
+    saturation(fg, u, ft, qt, &lo, &hi);
     if (lo == -INFINITY && hi == INFINITY) return;
-    for (int64_t i = 0; i < n; i++)
-        v[i] = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
+    for (int64_t i = 0; i < n; i++) {
+        a[i] = a[i] < lo ? lo : a[i] > hi ? hi : a[i];
+        b[i] = b[i] < lo ? lo : b[i] > hi ? hi : b[i];
+    }
 }
 
 /* % of the n values f outside what a tensor of type t with record q holds
@@ -239,7 +247,6 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
     if (synap_plan_run(fp, err) || synap_plan_run(qp, err)) goto out;
     cmp->rows = synap_xcalloc(fg->nnodes + 1, sizeof *cmp->rows);
     uint32_t *qnode = synap_xcalloc(fg->nnodes + 1, sizeof *qnode);
-    float *sat = synap_xcalloc(2 * fg->nnodes + 1, sizeof *sat);
     struct synap_uses u;
     synap_uses_build(fg, &u);
     for (size_t i = 0; i < fg->nnodes; i++) {
@@ -258,14 +265,7 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
         r->tensor = fg->tensors[ft].name;
         float *a = to_float(fv, NULL), *b = to_float(qv, qg->tensors[qt].quant);
         int64_t ne = synap_value_nelem(fv);
-        float *slo = &sat[2 * cmp->nrows], *shi = slo + 1;
-        saturation(fg, &u, ft,
-                   synap_dtype_is_int(qg->tensors[qt].dtype)
-                       ? (int)synap_dtype_size(qg->tensors[qt].dtype) * 8
-                       : 0,
-                   slo, shi);
-        clamp_all(a, ne, *slo, *shi);
-        clamp_all(b, ne, *slo, *shi);
+        saturate(fg, &u, ft, &qg->tensors[qt], a, b, ne);
         r->clipped = clipped(a, ne, qg->tensors[qt].dtype, qg->tensors[qt].quant);
         synap_compare_metrics(a, b, ne, &r->cos_entire, &r->sqnr_entire);
         free(a);
@@ -316,22 +316,20 @@ int synap_compare_run(const struct synap_graph *fg, const struct synap_graph *qg
         if (!ok || synap_plan_run_node(qp, qnode[k], err)) {
             if (!ok) continue;
             free(qnode);
-            free(sat);
             synap_uses_free(&u);
             goto out;
         }
-        const struct synap_value *fv = synap_plan_tensor(fp, fg->nodes[r->index].outputs[0]);
+        uint32_t ft = fg->nodes[r->index].outputs[0];
+        const struct synap_value *fv = synap_plan_tensor(fp, ft);
         const struct synap_value *qv = synap_plan_tensor(qp, m->outputs[0]);
         float *a = to_float(fv, NULL), *b = to_float(qv, qg->tensors[m->outputs[0]].quant);
-        clamp_all(a, synap_value_nelem(fv), sat[2 * k], sat[2 * k + 1]);
-        clamp_all(b, synap_value_nelem(fv), sat[2 * k], sat[2 * k + 1]);
+        saturate(fg, &u, ft, &qg->tensors[m->outputs[0]], a, b, synap_value_nelem(fv));
         synap_compare_metrics(a, b, synap_value_nelem(fv), &r->cos_single, &r->sqnr_single);
         r->has_single = true;
         free(a);
         free(b);
     }
     free(qnode);
-    free(sat);
     synap_uses_free(&u);
     qsort(cmp->rows, cmp->nrows, sizeof *cmp->rows, cmp_rows);
     rc = 0;

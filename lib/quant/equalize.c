@@ -284,6 +284,13 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
     return 1;
 }
 
+bool synap_quant_is_prepared(const struct synap_graph *g)
+{
+    for (size_t t = 0; t < g->ntensors; t++)
+        if (ends_with(g->tensors[t].name, SUFFIX)) return true;
+    return false;
+}
+
 int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_err *err)
 {
     if (nequalized) *nequalized = 0;

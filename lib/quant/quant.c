@@ -604,37 +604,30 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
             lo = fmin(lo, st->min);
             hi = fmax(hi, st->max);
         }
-    if (type_bits(type) == 8 && q->pooled && q->pooled[t]) {
-        /* Headroom for 8-bit tensors of one value per image and channel
-         * (after a global pooling: squeeze-and-excitation paths): the data
-         * set gives each channel as many samples as photos, and the next
-         * photo often drives one further (PP-OCR det uint8: 4-8 % of such
-         * values clipped on a text image, the layer at 9 dB) */
-        lo *= 1.5;
-        hi *= 1.5;
-    }
-    if (type_bits(type) == 16) {
+    if (type_bits(type) == 16 || q->pooled[t]) {
         /* Headroom: 16-bit ranges cover at least 1.5 times the data set's
          * extremes. Real inputs exceed a data set's extremes (a global
          * pooling has one sample per image; photos unlike the data set
          * drive some channels further), and a clipped activation costs far
          * more than the precision 16 bits have to spare (dynamic fixed
          * point already has 1x..2x headroom: this only moves the tensors
-         * whose extremes sit near the top of their power of two). */
+         * whose extremes sit near the top of their power of two). 8-bit
+         * tensors of one value per image and channel (after a global
+         * pooling: squeeze-and-excitation paths) get it too: the data set
+         * gives each channel as many samples as photos, and the next photo
+         * often drives one further (PP-OCR det uint8: 4-8 % of such values
+         * clipped on a text image, the layer at 9 dB). */
         lo *= 1.5;
         hi *= 1.5;
     }
-    if (q->sat && q->sat[t] != SYNAP_OP_COUNT) {
+    if (q->sat[t] != SYNAP_OP_COUNT) {
         /* A Sigmoid's or Tanh's input: a logit. Beyond L the function's
          * output is within half an output step of its limit, so [-L, L]
          * loses nothing; inside it, a range reaching below 0 is made
          * symmetric, because a data set may show only one sign of a logit
-         * (PP-OCR det calibrated on photos
-         * without text: logits <= 0.37, probabilities clipped at 0.59 on
-         * every text pixel). L = (bits + 1) ln 2 for Sigmoid (output step
-         * 2^-bits), half that for Tanh (step 2^(1-bits)). */
-        double L = (type_bits(type) + 1) * log(2.0);
-        if (q->sat[t] == SYNAP_OP_TANH) L /= 2;
+         * (PP-OCR det calibrated on photos without text: logits <= 0.37,
+         * probabilities clipped at 0.59 on every text pixel). */
+        double L = synap_quant_logit_limit(q->sat[t], type_bits(type));
         double A = fmin(fmax(fabs(lo), fabs(hi)), L);
         hi = A;
         lo = lo >= 0 ? fmin(lo, A) : -A; /* never negative (after a Relu): one-sided */
@@ -642,6 +635,11 @@ static struct synap_quant *own_quant(struct qctx *q, uint32_t t, enum synap_dtyp
     struct synap_quant *r = qrec(q->g, s, 1, -1);
     synap_quant_params(lo, hi, type, s, &r->scale[0], &r->zero_point[0], &r->fl);
     return *slot = r;
+}
+
+double synap_quant_logit_limit(enum synap_op op, int bits)
+{
+    return (bits + 1) * log(2.0) / (op == SYNAP_OP_TANH ? 2 : 1);
 }
 
 /* Fixed output parameters where the integer kernel prescribes them. */

@@ -72,12 +72,22 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
                    const struct synap_quant_opts *o, struct synap_quant_result *r,
                    struct synap_err *err);
 
-/* Cross-layer range equalization of conv -> [Relu] -> conv pairs
+/* Cross-layer range equalization of conv -> conv pairs, directly or through
+ * a chain of Relu / BatchNormalization / Mul, Add, Sub of constants
  * (equalize.c): the float function is kept, channel ranges are balanced,
  * the scaled tensors are renamed NAME:equalized. Idempotent. synap-calib
  * measures the prepared graph; synap_quantize prepares its graph first, so
  * statistics and graph agree. *nequalized (may be NULL) counts pairs. */
 int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_err *err);
+/* Whether g has tensors synap_quant_prepare renamed (a prepared graph). */
+bool synap_quant_is_prepared(const struct synap_graph *g);
+
+/* The logit limit L of a Sigmoid (Tanh: op SYNAP_OP_TANH) whose output has
+ * `bits` bits: beyond +-L the output is within half a step of its limit.
+ * L = (bits + 1) ln 2 for Sigmoid (output step 2^-bits), half that for
+ * Tanh (step 2^(1-bits)). synap-quant quantizes such inputs on [-L, L];
+ * synap-compare compares them there. */
+double synap_quant_logit_limit(enum synap_op op, int bits);
 
 /* ---- building blocks, exposed for tests ------------------------------------ */
 
