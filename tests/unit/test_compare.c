@@ -31,6 +31,19 @@ static void test_metrics(void **state)
     assert_float_equal(s, 0, 1e-12); /* all signal lost: 10 log10(1) */
 }
 
+/* Statistics of tensor `name` of g over [lo, hi], a flat histogram. */
+static void flat_stats(struct synap_tensor_stats *s, const struct synap_graph *g, const char *name,
+                       double lo, double hi)
+{
+    memset(s, 0, sizeof *s);
+    s->tensor = synap_graph_find_tensor(g, name);
+    s->name = name;
+    s->min = s->ma_min = s->hist_lo = lo;
+    s->max = s->ma_max = s->hist_hi = hi;
+    for (int k = 0; k < SYNAP_CALIB_BINS; k++)
+        s->hist[k] = 1;
+}
+
 /* x [1, 8] -> Relu -> r -> Sigmoid -> y */
 static struct synap_graph *net(void)
 {
@@ -76,15 +89,8 @@ static void test_quantized(void **state)
     /* x uniform in [0, 1) (compare's random inputs); relu the same; sigmoid [0.5, 0.73] */
     struct synap_tensor_stats ts[3];
     const double lo[3] = {0, 0, 0.5}, hi[3] = {1, 1, 0.7311};
-    for (uint32_t t = 0; t < 3; t++) {
-        memset(&ts[t], 0, sizeof ts[t]);
-        ts[t].tensor = t;
-        ts[t].name = qg->tensors[t].name;
-        ts[t].min = ts[t].ma_min = ts[t].hist_lo = lo[t];
-        ts[t].max = ts[t].ma_max = ts[t].hist_hi = hi[t];
-        for (int k = 0; k < SYNAP_CALIB_BINS; k++)
-            ts[t].hist[k] = 1;
-    }
+    for (uint32_t t = 0; t < 3; t++)
+        flat_stats(&ts[t], qg, qg->tensors[t].name, lo[t], hi[t]);
     struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
     struct synap_quant_opts o = {0};
     struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
@@ -159,15 +165,8 @@ static void test_saturation_and_clip(void **state)
     const char *names[3] = {"x", "a", "r"};
     const double lo[3] = {-0.5, -0.4, 0}, hi[3] = {0.5, 0.6, 0.6};
     struct synap_tensor_stats ts[3];
-    for (int k = 0; k < 3; k++) {
-        memset(&ts[k], 0, sizeof ts[k]);
-        ts[k].tensor = synap_graph_find_tensor(qg, names[k]);
-        ts[k].name = names[k];
-        ts[k].min = ts[k].ma_min = ts[k].hist_lo = lo[k];
-        ts[k].max = ts[k].ma_max = ts[k].hist_hi = hi[k];
-        for (int b = 0; b < SYNAP_CALIB_BINS; b++)
-            ts[k].hist[b] = 1;
-    }
+    for (int k = 0; k < 3; k++)
+        flat_stats(&ts[k], qg, names[k], lo[k], hi[k]);
     struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
     struct synap_quant_opts o = {0};
     struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
