@@ -15,29 +15,19 @@ opcode_index 0, inputs 1, outputs 2; Buffer: data 0); file identifier TFL3.
 Run: /usr/bin/python3 tests/data/tflite_floor_div/gen.py
 """
 import os
+import sys
 
 import flatbuffers
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tflite_builder import finish_one_op, ivec, ovec  # noqa: E402
 
 b = flatbuffers.Builder(1024)
 
 
-def ivec(vals):
-    b.StartVector(4, len(vals), 4)
-    for v in reversed(vals):
-        b.PrependInt32(v)
-    return b.EndVector()
-
-
-def ovec(offs):
-    b.StartVector(4, len(offs), 4)
-    for o in reversed(offs):
-        b.PrependUOffsetTRelative(o)
-    return b.EndVector()
-
-
 def tensor(name, shape):
     n = b.CreateString(name)
-    s = ivec(shape)
+    s = ivec(b, shape)
     b.StartObject(4)
     b.PrependUOffsetTRelativeSlot(0, s, 0)
     b.PrependInt8Slot(1, 2, 0)  # INT32
@@ -47,45 +37,13 @@ def tensor(name, shape):
 
 
 ts = [tensor("a", [2, 4]), tensor("b", [4]), tensor("q", [2, 4])]
-tensors = ovec(ts)
-ins = ivec([0, 1])
-outs = ivec([2])
-op_in = ivec([0, 1])
-op_out = ivec([2])
-b.StartObject(3)
-b.PrependUint32Slot(0, 0, 0)
-b.PrependUOffsetTRelativeSlot(1, op_in, 0)
-b.PrependUOffsetTRelativeSlot(2, op_out, 0)
-op = b.EndObject()
-ops = ovec([op])
-name = b.CreateString("main")
-b.StartObject(5)
-b.PrependUOffsetTRelativeSlot(0, tensors, 0)
-b.PrependUOffsetTRelativeSlot(1, ins, 0)
-b.PrependUOffsetTRelativeSlot(2, outs, 0)
-b.PrependUOffsetTRelativeSlot(3, ops, 0)
-b.PrependUOffsetTRelativeSlot(4, name, 0)
-sg = b.EndObject()
-sgs = ovec([sg])
-b.StartObject(4)
-b.PrependInt8Slot(0, 90, 0)
-b.PrependInt32Slot(2, 1, 1)
-b.PrependInt32Slot(3, 90, 0)
-oc = b.EndObject()
-ocs = ovec([oc])
-b.StartObject(1)
-buf0 = b.EndObject()
-bufs = ovec([buf0])
-b.StartObject(5)
-b.PrependUint32Slot(0, 3, 0)
-b.PrependUOffsetTRelativeSlot(1, ocs, 0)
-b.PrependUOffsetTRelativeSlot(2, sgs, 0)
-b.PrependUOffsetTRelativeSlot(4, bufs, 0)
-model = b.EndObject()
-b.Finish(model, file_identifier=b"TFL3")
+tensors = ovec(b, ts)
+ins = ivec(b, [0, 1])
+outs = ivec(b, [2])
+op_in = ivec(b, [0, 1])
+op_out = ivec(b, [2])
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_div.tflite")
-with open(out, "wb") as f:
-    f.write(b.Output())
+finish_one_op(b, out, tensors, ins, outs, op_in, op_out, 90)
 
 # the values the unit test feeds, and the expected quotients
 A = [7, -7, 7, -7, 0, -1, 2147483647, -2147483648]

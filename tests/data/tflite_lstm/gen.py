@@ -29,10 +29,14 @@ Run: /usr/bin/python3 tests/data/tflite_lstm/gen.py (numpy + flatbuffers)
 """
 import os
 
+import sys
+
 import flatbuffers
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from tflite_builder import finish_one_op, ivec, ovec  # noqa: E402
 ACT_RELU, ACT_TANH = 1, 4
 
 
@@ -41,21 +45,9 @@ def write_model(path, consts, x_shape, y_shape, op_inputs, act, cell_clip, time_
     op_inputs: the op's 24 inputs as indices into consts (-1: omitted)."""
     b = flatbuffers.Builder(4096)
 
-    def ivec(vals):
-        b.StartVector(4, len(vals), 4)
-        for v in reversed(vals):
-            b.PrependInt32(v)
-        return b.EndVector()
-
-    def ovec(offs):
-        b.StartVector(4, len(offs), 4)
-        for o in reversed(offs):
-            b.PrependUOffsetTRelative(o)
-        return b.EndVector()
-
     def tensor(name, shape, buf):
         n = b.CreateString(name)
-        s = ivec(list(shape))
+        s = ivec(b, list(shape))
         b.StartObject(4)
         b.PrependUOffsetTRelativeSlot(0, s, 0)
         b.PrependInt8Slot(1, 0, 0)  # FLOAT32
@@ -69,57 +61,17 @@ def write_model(path, consts, x_shape, y_shape, op_inputs, act, cell_clip, time_
     for k, (name, arr) in enumerate(consts):
         ts.append(tensor(name, arr.shape, 1 + k))
         datas.append(np.ascontiguousarray(arr, dtype="<f4").tobytes())
-    tensors = ovec(ts)
-    ins = ivec([0])
-    outs = ivec([1])
-    op_in = ivec([0] + [(-1 if i < 0 else 2 + i) for i in op_inputs[1:]])
-    op_out = ivec([1])
+    tensors = ovec(b, ts)
+    ins = ivec(b, [0])
+    outs = ivec(b, [1])
+    op_in = ivec(b, [0] + [(-1 if i < 0 else 2 + i) for i in op_inputs[1:]])
+    op_out = ivec(b, [1])
     b.StartObject(4)
     b.PrependInt8Slot(0, act, 0)
     b.PrependFloat32Slot(1, cell_clip, 0.0)
     b.PrependBoolSlot(3, time_major, False)
     opts = b.EndObject()
-    b.StartObject(5)
-    b.PrependUint32Slot(0, 0, 0)
-    b.PrependUOffsetTRelativeSlot(1, op_in, 0)
-    b.PrependUOffsetTRelativeSlot(2, op_out, 0)
-    b.PrependUint8Slot(3, 71, 0)
-    b.PrependUOffsetTRelativeSlot(4, opts, 0)
-    op = b.EndObject()
-    ops = ovec([op])
-    name = b.CreateString("main")
-    b.StartObject(5)
-    b.PrependUOffsetTRelativeSlot(0, tensors, 0)
-    b.PrependUOffsetTRelativeSlot(1, ins, 0)
-    b.PrependUOffsetTRelativeSlot(2, outs, 0)
-    b.PrependUOffsetTRelativeSlot(3, ops, 0)
-    b.PrependUOffsetTRelativeSlot(4, name, 0)
-    sg = b.EndObject()
-    sgs = ovec([sg])
-    b.StartObject(4)
-    b.PrependInt8Slot(0, 44, 0)
-    b.PrependInt32Slot(2, 1, 1)
-    b.PrependInt32Slot(3, 44, 0)
-    oc = b.EndObject()
-    ocs = ovec([oc])
-    bufs = []
-    b.StartObject(1)
-    bufs.append(b.EndObject())
-    for d in datas:
-        v = b.CreateByteVector(d)
-        b.StartObject(1)
-        b.PrependUOffsetTRelativeSlot(0, v, 0)
-        bufs.append(b.EndObject())
-    bufv = ovec(bufs)
-    b.StartObject(5)
-    b.PrependUint32Slot(0, 3, 0)
-    b.PrependUOffsetTRelativeSlot(1, ocs, 0)
-    b.PrependUOffsetTRelativeSlot(2, sgs, 0)
-    b.PrependUOffsetTRelativeSlot(4, bufv, 0)
-    model = b.EndObject()
-    b.Finish(model, file_identifier=b"TFL3")
-    with open(path, "wb") as f:
-        f.write(b.Output())
+    finish_one_op(b, path, tensors, ins, outs, op_in, op_out, 44, opts, 71, datas)
 
 
 def reference(x, p, act, cell_clip, time_major, cifg):

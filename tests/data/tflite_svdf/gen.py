@@ -35,10 +35,14 @@ Run: /usr/bin/python3 tests/data/tflite_svdf/gen.py (numpy + flatbuffers)
 """
 import os
 
+import sys
+
 import flatbuffers
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from tflite_builder import finish_one_op, fvec, ivec, ovec  # noqa: E402
 F32, I32, I16, I8 = 0, 2, 7, 9
 NP = {F32: "<f4", I32: "<i4", I16: "<i2", I8: "i1"}
 ACT_NONE, ACT_RELU = 0, 1
@@ -49,27 +53,6 @@ def write_model(path, tensors, op_inputs, rank, act):
     zp, variable; tensor 0 is the graph input x, tensor 1 the output y."""
     b = flatbuffers.Builder(4096)
 
-    def ivec(vals, size=4):
-        b.StartVector(size, len(vals), size)
-        for v in reversed(vals):
-            if size == 8:
-                b.PrependInt64(v)
-            else:
-                b.PrependInt32(v)
-        return b.EndVector()
-
-    def fvec(vals):
-        b.StartVector(4, len(vals), 4)
-        for v in reversed(vals):
-            b.PrependFloat32(v)
-        return b.EndVector()
-
-    def ovec(offs):
-        b.StartVector(4, len(offs), 4)
-        for o in reversed(offs):
-            b.PrependUOffsetTRelative(o)
-        return b.EndVector()
-
     datas, ts = [], []
     for t in tensors:
         buf = 0
@@ -78,14 +61,14 @@ def write_model(path, tensors, op_inputs, rank, act):
             buf = len(datas)
         q = None
         if t.get("scale") is not None:
-            sc = fvec([t["scale"]])
-            zp = ivec([t.get("zp", 0)], 8)
+            sc = fvec(b, [t["scale"]])
+            zp = ivec(b, [t.get("zp", 0)], 8)
             b.StartObject(7)
             b.PrependUOffsetTRelativeSlot(2, sc, 0)
             b.PrependUOffsetTRelativeSlot(3, zp, 0)
             q = b.EndObject()
         n = b.CreateString(t["name"])
-        s = ivec(list(t["shape"]))
+        s = ivec(b, list(t["shape"]))
         b.StartObject(6)
         b.PrependUOffsetTRelativeSlot(0, s, 0)
         b.PrependInt8Slot(1, t["type"], 0)
@@ -95,56 +78,16 @@ def write_model(path, tensors, op_inputs, rank, act):
             b.PrependUOffsetTRelativeSlot(4, q, 0)
         b.PrependBoolSlot(5, bool(t.get("variable")), False)
         ts.append(b.EndObject())
-    tensors_v = ovec(ts)
-    ins = ivec([0])
-    outs = ivec([1])
-    op_in = ivec(op_inputs)
-    op_out = ivec([1])
+    tensors_v = ovec(b, ts)
+    ins = ivec(b, [0])
+    outs = ivec(b, [1])
+    op_in = ivec(b, op_inputs)
+    op_out = ivec(b, [1])
     b.StartObject(3)
     b.PrependInt32Slot(0, rank, 0)
     b.PrependInt8Slot(1, act, 0)
     opts = b.EndObject()
-    b.StartObject(5)
-    b.PrependUint32Slot(0, 0, 0)
-    b.PrependUOffsetTRelativeSlot(1, op_in, 0)
-    b.PrependUOffsetTRelativeSlot(2, op_out, 0)
-    b.PrependUint8Slot(3, 6, 0)
-    b.PrependUOffsetTRelativeSlot(4, opts, 0)
-    op = b.EndObject()
-    ops = ovec([op])
-    name = b.CreateString("main")
-    b.StartObject(5)
-    b.PrependUOffsetTRelativeSlot(0, tensors_v, 0)
-    b.PrependUOffsetTRelativeSlot(1, ins, 0)
-    b.PrependUOffsetTRelativeSlot(2, outs, 0)
-    b.PrependUOffsetTRelativeSlot(3, ops, 0)
-    b.PrependUOffsetTRelativeSlot(4, name, 0)
-    sg = b.EndObject()
-    sgs = ovec([sg])
-    b.StartObject(4)
-    b.PrependInt8Slot(0, 27, 0)
-    b.PrependInt32Slot(2, 1, 1)
-    b.PrependInt32Slot(3, 27, 0)
-    oc = b.EndObject()
-    ocs = ovec([oc])
-    bufs = []
-    b.StartObject(1)
-    bufs.append(b.EndObject())
-    for d in datas:
-        v = b.CreateByteVector(d)
-        b.StartObject(1)
-        b.PrependUOffsetTRelativeSlot(0, v, 0)
-        bufs.append(b.EndObject())
-    bufv = ovec(bufs)
-    b.StartObject(5)
-    b.PrependUint32Slot(0, 3, 0)
-    b.PrependUOffsetTRelativeSlot(1, ocs, 0)
-    b.PrependUOffsetTRelativeSlot(2, sgs, 0)
-    b.PrependUOffsetTRelativeSlot(4, bufv, 0)
-    model = b.EndObject()
-    b.Finish(model, file_identifier=b"TFL3")
-    with open(path, "wb") as f:
-        f.write(b.Output())
+    finish_one_op(b, path, tensors_v, ins, outs, op_in, op_out, 27, opts, 6, datas)
 
 
 # ---- float reference --------------------------------------------------------
