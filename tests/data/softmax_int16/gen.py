@@ -19,9 +19,13 @@ Also prints the largest difference from float softmax quantized on 1/32768
 
 Run: /usr/bin/python3 tests/data/softmax_int16/gen.py
 """
-import math
+import os
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tflite_qmath import mbqm, quantize_multiplier  # noqa: E402
 
 
 def tfl_round(v):
@@ -43,46 +47,6 @@ def gen_lut(func, lo, hi):
     lut = np.clip(sample - tfl_round(err / 2), -32768, 32767)
     last = np.clip(tfl_round(func(np.float64(hi)) * k), -32768, 32767)
     return [int(v) for v in lut] + [int(last)]
-
-
-def quantize_multiplier(m):
-    if m == 0:
-        return 0, 0
-    q, sh = math.frexp(m)
-    qf = int(tfl_round(q * (1 << 31)))
-    if qf == 1 << 31:
-        qf //= 2
-        sh += 1
-    if sh < -31:
-        return 0, 0
-    return qf, sh
-
-
-def srdhm(a, b):
-    if a == b == -(1 << 31):
-        return (1 << 31) - 1
-    ab = a * b
-    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
-    t = ab + nudge
-    q = abs(t) // (1 << 31)  # C division truncates toward zero
-    return q if t >= 0 else -q
-
-
-def rdbpot(x, e):
-    mask = (1 << e) - 1
-    rem = x & mask
-    thr = (mask >> 1) + (1 if x < 0 else 0)
-    return (x >> e) + (1 if rem > thr else 0)
-
-
-def sat32(v):
-    return max(-(1 << 31), min((1 << 31) - 1, v))
-
-
-def mbqm(x, mult, shift):
-    left = shift if shift > 0 else 0
-    right = 0 if shift > 0 else -shift
-    return rdbpot(srdhm(sat32(x * (1 << left)), mult), right)
 
 
 def lookup(v, lut):

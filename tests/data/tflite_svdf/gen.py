@@ -43,6 +43,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from tflite_builder import finish_one_op, fvec, ivec, ovec  # noqa: E402
+from tflite_qmath import mbqm, quantize_multiplier, sat32  # noqa: E402
 F32, I32, I16, I8 = 0, 2, 7, 9
 NP = {F32: "<f4", I32: "<i4", I16: "<i2", I8: "i1"}
 ACT_NONE, ACT_RELU = 0, 1
@@ -107,45 +108,6 @@ def svdf_float(x, wf, wt, bias, state, rank, act):
 
 
 # ---- integer reference: TFLite's fixed-point helpers ------------------------
-
-
-def quantize_multiplier(m):
-    if m == 0:
-        return 0, 0
-    q, shift = np.frexp(m)
-    qf = int(np.floor(abs(q) * 2.0**31 + 0.5)) * (1 if q >= 0 else -1)  # round half away
-    if qf == 2**31:
-        qf //= 2
-        shift += 1
-    if shift < -31:
-        shift, qf = 0, 0
-    return qf, int(shift)
-
-
-def srdhm(a, b):
-    if a == b == -(2**31):
-        return 2**31 - 1
-    ab = a * b
-    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
-    v = ab + nudge
-    r = abs(v) // (1 << 31)  # C division truncates toward zero
-    return r if v >= 0 else -r
-
-
-def rdbpot(x, e):
-    mask = (1 << e) - 1
-    rem = x & mask
-    thr = (mask >> 1) + (1 if x < 0 else 0)
-    return (x >> e) + (1 if rem > thr else 0)
-
-
-def sat32(v):
-    return max(-(2**31), min(2**31 - 1, v))
-
-
-def mbqm(x, qm, shift):
-    left, right = max(shift, 0), max(-shift, 0)
-    return rdbpot(srdhm(sat32(x * (1 << left)), qm), right)
 
 
 def svdf_int(x, wf, wt, bias, state, rank, sx, zx, swf, swt, ss, zs, sy, zy, stype):
