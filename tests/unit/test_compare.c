@@ -44,6 +44,21 @@ static void flat_stats(struct synap_tensor_stats *s, const struct synap_graph *g
         s->hist[k] = 1;
 }
 
+/* Quantizes g to uint8 (outputs dequantized) with the n statistics ts. */
+static void quantize_uint8(struct synap_graph *g, struct synap_tensor_stats *ts, size_t n)
+{
+    struct synap_calib_stats st = {.nsamples = 1, .ntensors = n, .t = ts};
+    struct synap_quant_opts o = {0};
+    struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
+    o.rules = &rule;
+    o.nrules = 1;
+    o.dequantize_all = true;
+    struct synap_quant_result r;
+    struct synap_err err = {0};
+    if (synap_quantize(g, &st, &o, &r, &err)) fail_msg("%s", err.msg);
+    synap_quant_result_free(&r);
+}
+
 /* x [1, 8] -> Relu -> r -> Sigmoid -> y */
 static struct synap_graph *net(void)
 {
@@ -91,16 +106,7 @@ static void test_quantized(void **state)
     const double lo[3] = {0, 0, 0.5}, hi[3] = {1, 1, 0.7311};
     for (uint32_t t = 0; t < 3; t++)
         flat_stats(&ts[t], qg, qg->tensors[t].name, lo[t], hi[t]);
-    struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
-    struct synap_quant_opts o = {0};
-    struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
-    o.rules = &rule;
-    o.nrules = 1;
-    o.dequantize_all = true;
-    struct synap_quant_result r;
-    struct synap_err err = {0};
-    if (synap_quantize(qg, &st, &o, &r, &err)) fail_msg("%s", err.msg);
-    synap_quant_result_free(&r);
+    quantize_uint8(qg, ts, 3);
     /* Sigmoid's output covers [0, 1] whatever the statistics say */
     const struct synap_quant *qy = qg->tensors[synap_graph_find_tensor(qg, "y#uint8")].quant;
     assert_float_equal(qy->scale[0], 1.0 / 255, 1e-9);
@@ -108,6 +114,7 @@ static void test_quantized(void **state)
     float in[8] = {0.05f, 0.9f, 0.33f, 0.5f, 0.71f, 0.2f, 0.99f, 0.0f};
     struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = 2, .dims = {1, 8}, .data = in};
     struct synap_compare cmp;
+    struct synap_err err = {0};
     if (synap_compare_run(fg, qg, &v, &cmp, &err)) fail_msg("%s", err.msg);
     assert_int_equal(cmp.nrows, 2);
     /* worst first; uint8 on these ranges: ~1/510 error of a [0, 1] signal */
@@ -167,21 +174,13 @@ static void test_saturation_and_clip(void **state)
     struct synap_tensor_stats ts[3];
     for (int k = 0; k < 3; k++)
         flat_stats(&ts[k], qg, names[k], lo[k], hi[k]);
-    struct synap_calib_stats st = {.nsamples = 1, .ntensors = 3, .t = ts};
-    struct synap_quant_opts o = {0};
-    struct synap_qrule rule = {"*", SYNAP_DTYPE_UINT8};
-    o.rules = &rule;
-    o.nrules = 1;
-    o.dequantize_all = true;
-    struct synap_quant_result res;
-    struct synap_err err = {0};
-    if (synap_quantize(qg, &st, &o, &res, &err)) fail_msg("%s", err.msg);
-    synap_quant_result_free(&res);
+    quantize_uint8(qg, ts, 3);
     const struct synap_quant *qa = qg->tensors[synap_graph_find_tensor(qg, "a")].quant;
     assert_int_equal(qa->zero_point[0], 0); /* the Relu's range */
     float in[8] = {-0.5f, -0.3f, -0.2f, 0.05f, 0.2f, 0.3f, 0.45f, 0.9f};
     struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = 2, .dims = {1, 8}, .data = in};
     struct synap_compare cmp;
+    struct synap_err err = {0};
     if (synap_compare_run(fg, qg, &v, &cmp, &err)) fail_msg("%s", err.msg);
     assert_int_equal(cmp.nrows, 2);
     for (size_t i = 0; i < 2; i++) {
