@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/qmath.h"
 #include "tflite/internal.h"
 
 #define MAX_TENSORS (1u << 22)
@@ -534,6 +535,38 @@ int tfl_input(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t)
     if (tt->variable && !tt->data && tt->t == SYNAP_NONE) return 0;
     if (tt->t == SYNAP_NONE && materialize(c, tt) < 0) return -1;
     *t = tt->t;
+    return 0;
+}
+
+int tfl_zero_state(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t)
+{
+    *t = SYNAP_NONE;
+    if (k >= op->nin || op->in[k] < 0) return synap_errf(c->err, "input %zu is missing", k);
+    const struct tfl_tensor *tt = &c->tensors[op->in[k]];
+    int64_t ne = synap_shape_nelem(tt->rank, tt->dims);
+    size_t esz = synap_dtype_size(tt->dtype);
+    if (ne < 1 || ne > ((int64_t)1 << 28) || !esz)
+        return synap_errf(c->err, "input %zu (state '%s'): expected a non-empty tensor", k,
+                          tt->name);
+    struct synap_quant *q;
+    if (quant_of(c, tt, &q) < 0) return -1; /* names the tensor */
+    int32_t zp = 0, lo, hi;
+    if (q) {
+        if (q->nparams != 1)
+            return synap_errf(c->err, "input %zu (state '%s'): expected one scale", k, tt->name);
+        zp = q->zero_point[0];
+        if (synap_q_range(tt->dtype, &lo, &hi) && (zp < lo || zp > hi))
+            return synap_errf(c->err, "input %zu (state '%s'): zero point %d outside %s", k,
+                              tt->name, (int)zp, synap_dtype_name(tt->dtype));
+    }
+    size_t nb = (size_t)ne * esz;
+    uint8_t *z0 = synap_xmalloc(nb);
+    struct synap_value v = {.dtype = tt->dtype, .rank = 1, .dims = {ne}, .data = z0};
+    for (int64_t i = 0; i < ne; i++)
+        synap_value_set_i64(&v, i, zp);
+    *t = tfl_const(c, op, "state0", tt->dtype, tt->rank, tt->dims, z0, nb);
+    free(z0);
+    c->g->tensors[*t].quant = q;
     return 0;
 }
 

@@ -73,6 +73,11 @@ const struct tfl_tensor *tfl_out_tensor(struct tfl_ctx *c, const struct tfl_op *
 int tfl_input(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t);
 /* Same, but the input must be present. */
 int tfl_input_req(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t);
+/* Input k, a variable (state) tensor without data, as a constant holding
+ * real zero - its zero point when quantized, as TFLM resets variables -
+ * with the tensor's quant record: one run of the graph is TFLite's first
+ * invocation, and the state does not persist across runs. */
+int tfl_zero_state(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t);
 /* Constant integer contents of input k (int32/int64, after folding) into
  * v[0..*n); -1 with an error when absent, not constant or longer than cap. */
 int tfl_input_ints(struct tfl_ctx *c, const struct tfl_op *op, size_t k, int64_t *v, size_t cap,

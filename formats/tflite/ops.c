@@ -1636,63 +1636,14 @@ static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
 
 /* SVDF (builtin 27) -> the canonical SVDF (kernels/svdf.c). The state
  * (input 4) is a variable tensor: TFLite starts it at zero and keeps it
- * between invocations; here it is a constant holding real zero (the
- * state's zero point when quantized, as TFLM resets int8 variables) with
- * the state's quant record, so one run of the graph is TFLite's first
- * invocation and the state does not persist across runs (as for LSTM).
+ * between invocations; here it is tfl_zero_state's constant, so one run of
+ * the graph is TFLite's first invocation (as for LSTM).
  * Float: the fused activation follows as its own node. Integer (int8
  * input, int8/int16 state): TFLite applies no fused activation, only the
  * int8 clamp, so none is added. Hybrid models (float input, int8 weights)
  * get their weights dequantized (tfl_input) and run the float kernel;
  * asymmetric_quantize_inputs only concerns TFLite's hybrid arithmetic. */
 enum { TFL_SVDF_RANK, TFL_SVDF_ACT, TFL_SVDF_ASYM_INPUTS };
-
-static int svdf_zero_state(struct tfl_ctx *c, const struct tfl_op *op, uint32_t *t)
-{
-    const struct tfl_tensor *tt = tfl_in_tensor(c, op, 4);
-    if (!tt) return synap_errf(tfl_err(c), "input 4 (state) is missing");
-    int64_t ne = synap_shape_nelem(tt->rank, tt->dims);
-    size_t esz = synap_dtype_size(tt->dtype);
-    if (tt->rank != 2 || ne < 1 || ne > ((int64_t)1 << 28) || !esz)
-        return synap_errf(tfl_err(c), "input 4 (state): expected a non-empty [B, M * F] tensor");
-    struct synap_quant *q = NULL;
-    int32_t zp = 0;
-    if (tt->quantized && synap_dtype_is_int(tt->dtype)) {
-        struct fb_reader *r = tfl_reader(c);
-        struct fb_vec sc = fb_vector(r, &tt->quant, TFL_QUANT_SCALE, 4);
-        struct fb_vec zv = fb_vector(r, &tt->quant, TFL_QUANT_ZERO_POINT, 8);
-        if (sc.len != 1 || zv.len > 1)
-            return synap_errf(tfl_err(c), "input 4 (state): expected one scale");
-        float s = fb_vec_f32(r, &sc, 0);
-        int64_t z = zv.len ? fb_vec_i64(r, &zv, 0) : 0;
-        if (fb_failed(r)) return -1;
-        int64_t lim = tt->dtype == SYNAP_DTYPE_INT8    ? 128
-                      : tt->dtype == SYNAP_DTYPE_INT16 ? 32768
-                                                       : 0;
-        if (!(s > 0) || s > 3.0e38f || z < -lim || z >= lim)
-            return synap_errf(tfl_err(c), "input 4 (state): scale %g or zero point %lld invalid",
-                              (double)s, (long long)z);
-        struct synap_arena *a = tfl_graph(c)->arena;
-        q = synap_arena_alloc(a, sizeof *q);
-        memset(q, 0, sizeof *q);
-        q->nparams = 1;
-        q->scale = synap_arena_alloc(a, sizeof *q->scale);
-        q->zero_point = synap_arena_alloc(a, sizeof *q->zero_point);
-        q->scale[0] = s;
-        q->zero_point[0] = zp = (int32_t)z;
-        q->axis = -1;
-        q->scheme = zp ? SYNAP_QSCHEME_ASYMMETRIC_AFFINE : SYNAP_QSCHEME_SYMMETRIC_AFFINE;
-    }
-    size_t nb = (size_t)ne * esz;
-    uint8_t *z0 = synap_xmalloc(nb);
-    struct synap_value v = {.dtype = tt->dtype, .rank = 1, .dims = {ne}, .data = z0};
-    for (int64_t i = 0; i < ne; i++)
-        synap_value_set_i64(&v, i, zp);
-    *t = tfl_const(c, op, "state0", tt->dtype, tt->rank, tt->dims, z0, nb);
-    free(z0);
-    tfl_graph(c)->tensors[*t].quant = q;
-    return 0;
-}
 
 static int op_svdf(struct tfl_ctx *c, const struct tfl_op *op)
 {
@@ -1705,7 +1656,12 @@ static int op_svdf(struct tfl_ctx *c, const struct tfl_op *op)
     if (rank < 1) return synap_errf(tfl_err(c), "SVDF: rank %d must be at least 1", (int)rank);
     const struct synap_tensor *xt = tfl_t(c, ins[0]);
     int quant = xt->quant && synap_dtype_is_int(xt->dtype);
-    if (ins[4] == SYNAP_NONE && svdf_zero_state(c, op, &ins[4]) < 0) return -1;
+    if (ins[4] == SYNAP_NONE) {
+        const struct tfl_tensor *st = tfl_in_tensor(c, op, 4);
+        if (st && st->rank != 2)
+            return synap_errf(tfl_err(c), "input 4 (state): expected a [B, M * F] tensor");
+        if (tfl_zero_state(c, op, 4, &ins[4]) < 0) return -1;
+    }
     if (tfl_output(c, op, 0, &out) < 0) return -1;
     y = quant || act == TFL_ACT_NONE ? out : tfl_temp(c, op, "svdf");
     size_t nd = tfl_node(c, op, NULL, SYNAP_OP_SVDF, ins, 5, y);
