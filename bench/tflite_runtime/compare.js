@@ -10,21 +10,12 @@
 const fs = require('fs');
 const path = require('path');
 
+const npy = require('./npy');
+
+// {descr, shape, a (Numbers), isFloat} of an .npy file.
 function readNpy(file) {
-  const b = fs.readFileSync(file);
-  const major = b[6];
-  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
-  const hoff = major === 1 ? 10 : 12;
-  const h = b.toString('latin1', hoff, hoff + hlen);
-  const descr = /'descr':\s*'([^']+)'/.exec(h)[1].replace(/^[<|=]/, '');
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(h)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
-  const raw = b.subarray(hoff + hlen);
-  const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-  const T = {i1: Int8Array, u1: Uint8Array, b1: Uint8Array, i2: Int16Array, u2: Uint16Array,
-             i4: Int32Array, u4: Uint32Array, i8: BigInt64Array, f4: Float32Array, f8: Float64Array}[descr];
-  if (!T) throw new Error(file + ': dtype ' + descr);
-  const a = Array.from(new T(buf), Number);
-  return {descr, shape, a, isFloat: descr[0] === 'f'};
+  const n = npy.readNpy(file);
+  return {descr: n.descr, shape: n.shape, a: npy.values(n), isFloat: n.descr[0] === 'f'};
 }
 
 function diff(x, y) {
