@@ -682,6 +682,7 @@ static void qconv_planes_ref(void *arg, size_t begin, size_t end)
     struct synap_value *y = &c->out[0];
     int wide = x->dtype == SYNAP_DTYPE_INT16 || x->dtype == SYNAP_DTYPE_UINT16;
     int legacy = x->dtype == SYNAP_DTYPE_UINT8;
+    int single = x->dtype == SYNAP_DTYPE_INT8 && p->group == 1 && !p->transpose; /* qmath.h */
     int32_t zx = a->qx->zero_point[0], zy = a->qy->zero_point[0];
     int nsp = p->nsp;
     for (size_t pl = begin; pl < end; pl++) {
@@ -736,8 +737,9 @@ static void qconv_planes_ref(void *arg, size_t begin, size_t end)
                 }
             }
             acc += bias;
-            int32_t r =
-                wide ? synap_q_mul64(acc, mult, sh) : synap_q_mul(synap_q_sat32(acc), mult, sh);
+            int32_t r = wide     ? synap_q_mul64(acc, mult, sh)
+                        : single ? synap_q_mul_single(synap_q_sat32(acc), mult, sh)
+                                 : synap_q_mul(synap_q_sat32(acc), mult, sh);
             synap_q_store(y->dtype, y->data, pl * p->out_sp + j, synap_q_sat32((int64_t)r + zy));
             for (int i = nsp - 1; i >= 0 && ++o[i] == p->out[i]; i--)
                 o[i] = 0;
@@ -774,7 +776,7 @@ struct qf {
     struct synap_kctx *c;
     const struct conv_shape *p;
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, K, osp;
-    int wide, acc32;
+    int wide, single, acc32; /* single: synap_q_mul_single (qmath.h) */
     int32_t zx, zy;
     enum synap_dtype xt, yt;
     const struct qf_chan *ch;
@@ -815,8 +817,9 @@ static inline void qf_out(const struct qf *f, int64_t m, int64_t acc, int64_t i)
 {
     const struct qf_chan *q = &f->ch[m];
     acc += q->bias;
-    int32_t r = f->wide ? synap_q_mul64(acc, q->mult, q->shift)
-                        : synap_q_mul(synap_q_sat32(acc), q->mult, q->shift);
+    int32_t r = f->wide     ? synap_q_mul64(acc, q->mult, q->shift)
+                : f->single ? synap_q_mul_single(synap_q_sat32(acc), q->mult, q->shift)
+                            : synap_q_mul(synap_q_sat32(acc), q->mult, q->shift);
     int32_t v = synap_q_sat32((int64_t)r + f->zy);
     void *y = f->c->out[0].data;
     switch (f->yt) {
@@ -1128,6 +1131,7 @@ static int qconv_fast(const struct qconv_args *a)
     f.zx = a->qx->zero_point[0];
     f.zy = a->qy->zero_point[0];
     f.wide = f.xt == SYNAP_DTYPE_INT16 || f.xt == SYNAP_DTYPE_UINT16;
+    f.single = f.xt == SYNAP_DTYPE_INT8 && p->group == 1 && !p->transpose;
     int64_t xmax = (int64_t)xhi - f.zx, xmin = (int64_t)f.zx - xlo;
     if (xmin > xmax) xmax = xmin;
     if (xmax > INT32_MAX) return 0;
@@ -1312,6 +1316,7 @@ static int qconvt_fast(const struct qconv_args *a)
     f->zx = a->qx->zero_point[0];
     f->zy = a->qy->zero_point[0];
     f->wide = f->xt == SYNAP_DTYPE_INT16 || f->xt == SYNAP_DTYPE_UINT16;
+    f->single = 0; /* TRANSPOSE_CONV rounds twice (qmath.h) */
     char *s = c->scratch;
     struct qf_chan *ch = (struct qf_chan *)s;
     s += qf_align((size_t)p->cout * sizeof *ch);

@@ -391,6 +391,7 @@ static void qfc_rows(void *arg, size_t begin, size_t end)
     const struct synap_value *a = &f->c->in[0], *b = &f->c->in[1];
     struct synap_value *y = &f->c->out[0];
     int wide = is16(a->dtype), per_ch = f->qb->nparams > 1;
+    int single = a->dtype == SYNAP_DTYPE_INT8; /* FULLY_CONNECTED: ruy (qmath.h) */
     int32_t za = f->qa->zero_point[0], zy = f->qy->zero_point[0];
     for (size_t r = begin; r < end; r++) {
         for (int64_t j = 0; j < f->n; j++) {
@@ -414,8 +415,9 @@ static void qfc_rows(void *arg, size_t begin, size_t end)
                         ? ((const int64_t *)f->bias->data)[synap_value_nelem(f->bias) == 1 ? 0 : j]
                         : synap_q_load(f->bias->dtype, f->bias->data,
                                        synap_value_nelem(f->bias) == 1 ? 0 : j);
-            int32_t v =
-                wide ? synap_q_mul64(acc, mult, sh) : synap_q_mul(synap_q_sat32(acc), mult, sh);
+            int32_t v = wide     ? synap_q_mul64(acc, mult, sh)
+                        : single ? synap_q_mul_single(synap_q_sat32(acc), mult, sh)
+                                 : synap_q_mul(synap_q_sat32(acc), mult, sh);
             synap_q_store(y->dtype, y->data, (int64_t)r * f->n + j, synap_q_sat32((int64_t)v + zy));
         }
     }

@@ -58,6 +58,18 @@ int32_t synap_q_mul(int32_t x, int32_t mult, int shift)
     return synap_q_rdbpot(synap_q_srdhm((int32_t)v, mult), rs);
 }
 
+int32_t synap_q_mul_single(int32_t x, int32_t mult, int shift)
+{
+    int total = 31 - shift;
+    if (total < 1) { /* a multiplier >= 2^30: outside ruy's range, saturate */
+        int64_t v = (int64_t)x * mult;
+        return v > 0 ? INT32_MAX : v < 0 ? INT32_MIN : 0;
+    }
+    if (total > 62) return 0;
+    int64_t v = (int64_t)x * mult + ((int64_t)1 << (total - 1));
+    return synap_q_sat32(synap_q_asr64(v, total));
+}
+
 int32_t synap_q_mul64(int64_t x, int32_t mult, int shift)
 {
     const int64_t lim = (int64_t)1 << 47; /* TFLite's assumed input range */

@@ -13,6 +13,14 @@
  *     M0), right_shift), left_shift = max(shift, 0), right_shift =
  *     max(-shift, 0). SRDHM rounds half away from zero; RDBPOT rounds half
  *     away from zero.
+ *   - Except on one path, where the TFLite runtime itself rounds once: a
+ *     Conv with int8 input and one group (TFLite CONV_2D) and Gemm/MatMul
+ *     with int8 input and constant weights (FULLY_CONNECTED). TFLite runs
+ *     these through its int8 GEMM (ruy), whose multiplier is applied by
+ *     synap_q_mul_single: (x * M0 + 2^(30 - shift)) >> (31 - shift). Depth-
+ *     wise and grouped convolutions, uint8 (gemmlowp) and int16 keep the
+ *     double rounding. (Measured against the TFLite interpreter:
+ *     bench/tflite_runtime/run.sh.)
  *   - 8-bit activations (uint8 asymmetric "legacy" per tensor, int8 with
  *     per-channel int8 weights) accumulate in int32; int16 activations with
  *     int8 weights accumulate in int64 and are rescaled by synap_q_mul64
@@ -62,8 +70,14 @@ int32_t synap_q_rdbpot(int32_t x, int e);
 /* TFLite QuantizeMultiplier: m = mult * 2^(shift - 31). m may be negative
  * (LeakyRelu with negative alpha). */
 void synap_q_quantize_multiplier(double m, int32_t *mult, int *shift);
-/* TFLite MultiplyByQuantizedMultiplier (int32 x); the left shift saturates. */
+/* TFLite MultiplyByQuantizedMultiplier (int32 x); the left shift saturates.
+ * Double rounding (SRDHM, then RDBPOT), as TFLite's reference kernels, TFLM
+ * and gemmlowp. */
 int32_t synap_q_mul(int32_t x, int32_t mult, int shift);
+/* ruy's MultiplyByQuantizedMultiplier (the TFLite runtime's int8 GEMM:
+ * Conv and FullyConnected with int8 activations): one rounding,
+ * (x * mult + 2^(30 - shift)) >> (31 - shift), half toward +infinity. */
+int32_t synap_q_mul_single(int32_t x, int32_t mult, int shift);
 /* TFLite's int64 variant (int16x8 kernels): reduced 16-bit multiplier. */
 int32_t synap_q_mul64(int64_t x, int32_t mult, int shift);
 /* ReduceMean's (TFLite MEAN's) rule for the sum acc of count values q - zi:

@@ -1453,7 +1453,7 @@ static void test_errors(void **state)
  * conv.c runs quantized 1-D/2-D Conv on a fast path (im2col + integer GEMM,
  * a direct depthwise kernel, int32 or int64 sums). This checks it byte for
  * byte against qref_conv below, a plain per-element copy of the rule in
- * conv.c (TFLite's reference integer conv, qmath.h), on random shapes and
+ * conv.c (TFLite's integer conv rule, qmath.h), on random shapes and
  * dtypes, with 1 and 2 threads. */
 
 static uint64_t qrng = 88172645463325252ull;
@@ -1529,8 +1529,12 @@ static void qref_conv(const struct qcase *q, const struct synap_value *in, int64
                                 acc += xv * wv;
                             }
                     acc += bias;
+                    /* int8 with one group is TFLite's int8 GEMM path:
+                     * one rounding (qmath.h) */
                     int32_t r = wide ? synap_q_mul64(acc, mult, shift)
-                                     : synap_q_mul(synap_q_sat32(acc), mult, shift);
+                                : q->xt == SYNAP_DTYPE_INT8 && q->group == 1
+                                    ? synap_q_mul_single(synap_q_sat32(acc), mult, shift)
+                                    : synap_q_mul(synap_q_sat32(acc), mult, shift);
                     synap_q_store(q->xt, y, ((n * q->cout + m) * oh_ + oh) * ow_ + ow,
                                   synap_q_sat32((int64_t)r + q->zy));
                 }

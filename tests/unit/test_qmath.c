@@ -111,7 +111,22 @@ static void test_primitives(void **state)
         assert_int_equal(synap_q_mul(531, m, sh), 48);   /* real 47.4716 */
         assert_int_equal(synap_q_mul(2119, m, sh), 190); /* real 189.4393 */
         assert_int_equal(synap_q_mul(530, m, sh), 47);   /* real 47.3822 */
+        /* ruy's single rounding (the TFLite runtime's int8 GEMM) gives the
+         * nearest integer here */
+        assert_int_equal(synap_q_mul_single(531, m, sh), 47);
+        assert_int_equal(synap_q_mul_single(2119, m, sh), 189);
     }
+
+    /* single rounding: (x * M0 + 2^(30 - shift)) >> (31 - shift); ties go
+     * toward +infinity (-1.5 -> -1, 1.5 -> 2, -2.5 -> -2), no SRDHM nudge */
+    assert_int_equal(synap_q_mul_single(3, 1 << 30, 0), 2);
+    assert_int_equal(synap_q_mul_single(-3, 1 << 30, 0), -1);
+    assert_int_equal(synap_q_mul_single(-5, 1 << 30, 0), -2);
+    assert_int_equal(synap_q_mul_single(6, 1 << 30, -1), 2);   /* 1.5 */
+    assert_int_equal(synap_q_mul_single(-6, 1 << 30, -1), -1); /* -1.5 */
+    assert_int_equal(synap_q_mul_single(100, 1610612736, 2), 300);
+    assert_int_equal(synap_q_mul_single(INT32_MAX, 1610612736, 2), INT32_MAX); /* saturates */
+    assert_int_equal(synap_q_mul_single(INT32_MIN, 1 << 30, -31), 0);          /* -0.5 -> 0 */
 
     /* the int64 variant: 16-bit multiplier, one rounding shift */
     assert_int_equal(synap_q_mul64(1000, 1 << 30, 0), 500);
