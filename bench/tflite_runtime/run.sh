@@ -20,6 +20,9 @@
 # i.e. XNNPACK's QS8/QU8 requantization, not TFLite's builtin kernels.
 # Cost: ~20 s for the 32 cases (+ npm install); node 20, 1 thread.
 #      CASES      optional grep -E pattern on "model/case" to run a subset
+#      EXPORT     a folder: also copy the runtime's outputs of every quantized
+#                 case there (export.js), e.g. EXPORT=tests/data/tflite_runtime
+#                 to refresh the second reference meson test checks exactly
 # Needs node (>= 18) and npm with registry access; not part of meson test.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -75,3 +78,4 @@ for cj in "$models"/*/ref/*/case.json; do
         2> "$r/syn/log.txt" || cp "$r/syn/log.txt" "$r/syn/error.txt"
 done
 node "$here/compare.js" "$models" "$out"
+[ -z "${EXPORT:-}" ] || node "$here/export.js" "$models" "$out" "$EXPORT"

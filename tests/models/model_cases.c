@@ -17,6 +17,11 @@
  * time. Outputs are matched to graph outputs by name (by position when the
  * graph has no output of that name).
  *
+ * --ref-dir REF swaps in a second reference: each case's expected outputs
+ * are read from REF/<model>/<case>/ (same file names as case.json's) and must
+ * match exactly; only the cases with such a folder run. tests/tflite uses it
+ * for the TFLite interpreter's outputs (tests/data/tflite_runtime).
+ *
  * Each case runs in a forked child (crash -> CRASH, alarm -> TIMEOUT) and
  * prints one line, e.g.
  *   PASS blazeface_front_128/astronaut max_abs_diff=3.1e-06 (atol 2e-04)
@@ -71,6 +76,7 @@ struct run {
     int verbose;
     int nthreads;
     size_t nunexpected;
+    const char *ref_dir; /* --ref-dir (absolute), or NULL */
 };
 
 /* ---- one case, in the child ------------------------------------------------------ */
@@ -94,11 +100,18 @@ static int is_file(const char *p)
 }
 
 /* Reads the .npy named by entry `e` of case.json and checks it against the
- * entry's dtype and shape. */
+ * entry's dtype and shape; with ref_dir, the file of that name in
+ * ref_dir/<id>/ instead of the case folder's. */
 static int read_entry(const struct synap_json *e, const char *what, size_t k, struct tensor_io *t,
-                      char *reason, size_t n)
+                      char *reason, size_t n, const char *ref_dir, const char *id)
 {
     const char *file = synap_json_as_string(synap_json_get(e, "file"));
+    char alt[8192];
+    if (file && ref_dir) {
+        const char *base = strrchr(file, '/');
+        snprintf(alt, sizeof alt, "%s/%s/%s", ref_dir, id, base ? base + 1 : file);
+        file = alt;
+    }
     const char *dtype = synap_json_as_string(synap_json_get(e, "dtype"));
     const struct synap_json *shape = synap_json_get(e, "shape");
     t->name = synap_json_as_string(synap_json_get(e, "name"));
@@ -157,7 +170,7 @@ static enum harness_status run_case(const struct run *R, const struct mcase *mc,
     const struct synap_json *jin = synap_json_get(c, "inputs"),
                             *jout = synap_json_get(c, "outputs");
     double case_atol = synap_json_as_number(synap_json_get(c, "atol"), NAN);
-    double rtol = synap_json_as_number(synap_json_get(c, "rtol"), NAN);
+    double rtol = R->ref_dir ? 0 : synap_json_as_number(synap_json_get(c, "rtol"), NAN);
     if (!model || !synap_json_is_array(jin) || !synap_json_is_array(jout) || isnan(rtol)) {
         snprintf(reason, n, "case.json: needs model, inputs, outputs and rtol");
         goto out;
@@ -167,10 +180,15 @@ static enum harness_status run_case(const struct run *R, const struct mcase *mc,
     ins = calloc(nin + 1, sizeof *ins);
     outs = calloc(nout + 1, sizeof *outs);
     for (size_t k = 0; k < nin; k++)
-        if (read_entry(synap_json_index(jin, k), "input", k, &ins[k], reason, n)) goto out;
+        if (read_entry(synap_json_index(jin, k), "input", k, &ins[k], reason, n, NULL, NULL))
+            goto out;
     for (size_t k = 0; k < nout; k++) {
         const struct synap_json *e = synap_json_index(jout, k);
-        if (read_entry(e, "output", k, &outs[k], reason, n)) goto out;
+        if (read_entry(e, "output", k, &outs[k], reason, n, R->ref_dir, mc->id)) goto out;
+        if (R->ref_dir) { /* the second reference is matched exactly */
+            outs[k].atol = 0;
+            continue;
+        }
         outs[k].atol = synap_json_as_number(synap_json_get(e, "atol"), case_atol);
         if (isnan(outs[k].atol)) {
             snprintf(reason, n, "case.json: output %zu has no atol (nor has the case)", k);
@@ -342,7 +360,9 @@ static void list_cases(struct run *R, const char *root, int format, char **filte
             int match = !nfilters;
             for (size_t f = 0; f < nfilters; f++)
                 if (strstr(id, filters[f])) match = 1;
-            if (match && is_file(json)) {
+            char alt[8192];
+            snprintf(alt, sizeof alt, "%s/%s", R->ref_dir ? R->ref_dir : "", id);
+            if (match && is_file(json) && (!R->ref_dir || is_dir(alt))) {
                 if (R->ncases == *cap) {
                     *cap = *cap ? 2 * *cap : 64;
                     R->cases = synap_xrealloc(R->cases, *cap * sizeof *R->cases);
@@ -387,11 +407,13 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: model_cases [--shared DIR] [--format onnx|tflite] [--filter SUBSTR]...\n"
                "                   [--expected FILE] [--write-expected FILE] [-v] [-j N]\n"
-               "                   [--threads N] [--timeout S]\n"
+               "                   [--threads N] [--timeout S] [--ref-dir REF]\n"
                "Runs every DIR/models/{onnx,tflite}/<model>/ref/<case>/case.json (DIR defaults\n"
                "to ../shared; --format runs one format) and compares the outputs with the\n"
                "reference .npy files. --expected and --write-expected name the file of the\n"
-               "format given by --format.\n");
+               "format given by --format. --ref-dir takes the expected outputs from\n"
+               "REF/<model>/<case>/ instead (same file names), exactly (atol 0), and runs only\n"
+               "the cases that have such a folder.\n");
 }
 
 int main(int argc, char **argv)
@@ -427,6 +449,15 @@ int main(int argc, char **argv)
             i++;
         } else if (val && !strcmp(a, "--filter")) {
             filters[nfilters++] = argv[++i];
+        } else if (val && !strcmp(a, "--ref-dir")) {
+            static char ref_dir[4096];
+            if (!realpath(val, ref_dir)) {
+                fprintf(stderr, "model_cases: --ref-dir %s: %s\n", val, strerror(errno));
+                free(filters);
+                return 2;
+            }
+            R.ref_dir = ref_dir;
+            i++;
         } else if (val && !strcmp(a, "--expected")) {
             expected = argv[++i];
         } else if (val && !strcmp(a, "--write-expected")) {
