@@ -59,8 +59,7 @@ static int compute(struct synap_stage_ctx *c)
     struct synap_calib_stats s;
     double t0 = synap_now_ms();
     /* the graph synap-quant will quantize: equalized the same way */
-    if (synap_quant_prepare(st.g, NULL, c->err) < 0) return -1;
-    if (synap_calib_run(st.g, &st.opts, &st.ds, &s, c->err) < 0) {
+    if (synap_calib_run_prepared(st.g, &st.opts, &st.ds, &s, c->err) < 0) {
         if (st.bar_shown) fputc('\n', stderr);
         return -1;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib/calib.h"
 #include "quant/compare.h"
 #include "quant/quant.h"
 #include "util/npy.h"
@@ -56,8 +57,19 @@ int main(int argc, char **argv)
     qg = synap_ir_read(paths[1], &err);
     if (!qg) goto fail;
     /* synap-quant's cross-layer equalization renamed the scaled tensors
-     * NAME:equalized: equalize the float IR the same way to match them */
-    if (synap_quant_is_prepared(qg) && synap_quant_prepare(fg, NULL, &err) < 0) goto fail;
+     * NAME:equalized: equalize the float IR the same way to match them (with
+     * the channel ranges synap-quant kept in the "equalization" section) */
+    if (synap_quant_is_prepared(qg)) {
+        const uint8_t *sec;
+        size_t nsec;
+        struct synap_calib_stats eq = {0};
+        int has = synap_ir_section_get(qg, "equalization", &sec, &nsec, &err);
+        if (has < 0 || (has > 0 && synap_calib_channels_read(sec, nsec, paths[1], &eq, &err) < 0))
+            goto fail;
+        int prc = synap_calib_prepare(fg, has > 0 ? &eq : NULL, &err);
+        synap_calib_stats_free(&eq);
+        if (prc < 0) goto fail;
+    }
     if (nin && nin != fg->ninputs) {
         synap_errf(&err, "%s has %zu inputs, %zu .npy files given", paths[0], fg->ninputs, nin);
         goto fail;

@@ -12,7 +12,11 @@
  * single thread would. Min/max are exact and the counts integers, so nothing
  * depends on which worker did what. On an error the lowest failing sample
  * wins (samples after it are skipped, those before it still run), so the
- * message is the one a single thread would give. */
+ * message is the one a single thread would give.
+ *
+ * synap_calib_channel_ranges is a pass 0 on the unprepared graph, with the
+ * same machinery: the largest |x| of each channel of a few tensors (maxima:
+ * exact in any order), for synap-quant's data-aware equalization. */
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include "calib/calib.h"
+#include "quant/quant.h"
 #include "image/image.h"
 #include "runtime/plan.h"
 #include "util/npy.h"
@@ -530,7 +535,9 @@ struct shared {
     size_t ntrack;
     uint32_t *track;  /* tensor of each tracked slot */
     int32_t *slot_of; /* per graph tensor: slot or -1 */
-    int pass;         /* 1 or 2 */
+    int pass;         /* 0 (channel ranges), 1 or 2 */
+    int64_t *choff;   /* pass 0: per slot, first value in a worker's chan */
+    size_t nchan;     /* pass 0: values in a worker's chan */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next, committed, window;
@@ -553,6 +560,7 @@ struct worker {
     struct pstat *cur;  /* pass 1: this sample's slot */
     uint64_t *hist;     /* pass 2: ntrack x BINS */
     uint64_t *hist_cnt; /* pass 2: finite values binned per slot */
+    double *chan;       /* pass 0: per-channel largest |x| */
     struct synap_err err;
     pthread_t th;
 };
@@ -583,6 +591,18 @@ static void observe_value(struct worker *w, uint32_t tensor, const struct synap_
     int32_t k = sh->slot_of[tensor];
     if (k < 0 || !v->data) return;
     int64_t ne = synap_shape_nelem(v->rank, v->dims);
+    if (sh->pass == 0) {
+        int64_t nc = sh->choff[k + 1] - sh->choff[k];
+        if (v->rank < 2 || v->dims[1] != nc) return; /* the plan's shape: checked below */
+        int64_t inner = ne / (v->dims[0] * nc > 0 ? v->dims[0] * nc : 1);
+        double *m = w->chan + sh->choff[k];
+        for (int64_t i = 0; i < ne; i++) {
+            double x = fabs(elem(v, i));
+            int64_t c = (i / inner) % nc;
+            if (isfinite(x) && x > m[c]) m[c] = x;
+        }
+        return;
+    }
     if (sh->pass == 1) {
         struct pstat *p = &w->cur[k];
         double mn = INFINITY, mx = -INFINITY;
@@ -681,6 +701,7 @@ static void commit(struct shared *sh)
         }
         sh->ready[slot] = 0;
         sh->committed++;
+        if (sh->pass == 0) continue; /* no progress report */
         sh->progress++;
         if (sh->o->progress) sh->o->progress(sh->o->progress_ctx, sh->progress, 2 * total);
     }
@@ -866,5 +887,157 @@ out:
     free(sh.slot_of);
     free(sh.track);
     free(ins);
+    return rc;
+}
+
+int synap_calib_channel_ranges(const struct synap_graph *g, const struct synap_calib_opts *o,
+                               const struct synap_calib_dataset *ds, const uint32_t *tensors,
+                               size_t n, double **absmax, struct synap_err *err)
+{
+    for (size_t k = 0; k < n; k++)
+        absmax[k] = NULL;
+    if (!n) return 0;
+    if (ds->ninputs != g->ninputs)
+        return synap_errf(err, "dataset for %zu inputs, the model has %zu", ds->ninputs,
+                          g->ninputs);
+    if (!ds->nsamples) return synap_errf(err, "dataset: no samples");
+    struct shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.g = g;
+    sh.o = o;
+    sh.ds = ds;
+    sh.err_sample = SIZE_MAX;
+    sh.pass = 0;
+    struct synap_calib_input *ins = synap_xcalloc(g->ninputs ? g->ninputs : 1, sizeof *ins);
+    for (size_t i = 0; i < g->ninputs; i++) {
+        if (i < o->ninputs)
+            ins[i] = o->inputs[i];
+        else
+            input_defaults(&ins[i]);
+    }
+    sh.inputs = ins;
+    sh.slot_of = synap_xmalloc((g->ntensors ? g->ntensors : 1) * sizeof *sh.slot_of);
+    for (size_t t = 0; t < g->ntensors; t++)
+        sh.slot_of[t] = -1;
+    sh.choff = synap_xcalloc(n + 1, sizeof *sh.choff);
+    sh.ntrack = n;
+    int rc = -1;
+    for (size_t k = 0; k < n; k++) {
+        const struct synap_tensor *t = tensors[k] < g->ntensors ? &g->tensors[tensors[k]] : NULL;
+        if (!t || t->data || t->rank < 2 || t->dims[1] < 1 || !synap_dtype_is_float(t->dtype)) {
+            synap_errf(err, "channel ranges: tensor %u is not a float activation", tensors[k]);
+            free(sh.choff);
+            free(sh.slot_of);
+            free(ins);
+            return -1;
+        }
+        sh.slot_of[tensors[k]] = (int32_t)k;
+        sh.choff[k + 1] = sh.choff[k] + t->dims[1];
+    }
+    sh.nchan = (size_t)sh.choff[n];
+    int nthreads = o->nthreads > 0 ? o->nthreads : synap_default_threads();
+    if (nthreads < 1) nthreads = 1;
+    size_t nw = (size_t)nthreads < ds->nsamples ? (size_t)nthreads : ds->nsamples;
+    sh.window = 2 * nw;
+    sh.ring = synap_xcalloc(sh.window * n, sizeof *sh.ring);
+    sh.ready = synap_xcalloc(sh.window, 1);
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
+    struct worker *ws = synap_xcalloc(nw, sizeof *ws);
+    for (size_t i = 0; i < nw; i++) {
+        ws[i].sh = &sh;
+        struct synap_plan_opts po = {.nthreads = 1, .observer = observer, .observer_ctx = &ws[i]};
+        ws[i].plan = synap_plan_new(g, &po, err);
+        if (!ws[i].plan) goto out;
+        ws[i].chan = synap_xcalloc(sh.nchan, sizeof *ws[i].chan);
+    }
+    if (run_pass(&sh, ws, nw) < 0) {
+        *err = sh.err;
+        goto out;
+    }
+    for (size_t k = 0; k < n; k++) {
+        int64_t nc = sh.choff[k + 1] - sh.choff[k];
+        absmax[k] = synap_xcalloc((size_t)nc, sizeof **absmax);
+        for (size_t i = 0; i < nw; i++)
+            for (int64_t c = 0; c < nc; c++)
+                if (ws[i].chan[sh.choff[k] + c] > absmax[k][c])
+                    absmax[k][c] = ws[i].chan[sh.choff[k] + c];
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < nw; i++) {
+        synap_plan_free(ws[i].plan);
+        free(ws[i].chan);
+    }
+    free(ws);
+    pthread_mutex_destroy(&sh.mu);
+    pthread_cond_destroy(&sh.cv);
+    free(sh.ring);
+    free(sh.ready);
+    free(sh.choff);
+    free(sh.slot_of);
+    free(ins);
+    return rc;
+}
+
+int synap_calib_run_prepared(struct synap_graph *g, const struct synap_calib_opts *o,
+                             const struct synap_calib_dataset *ds, struct synap_calib_stats *out,
+                             struct synap_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t np = 0;
+    uint32_t *probes = synap_quant_range_probes(g, &np, err);
+    if (!probes) return -1;
+    double **absmax = synap_xcalloc(np ? np : 1, sizeof *absmax);
+    const char **names = synap_xcalloc(np ? np : 1, sizeof *names);
+    int64_t *nch = synap_xcalloc(np ? np : 1, sizeof *nch);
+    int rc = -1;
+    if (synap_calib_channel_ranges(g, o, ds, probes, np, absmax, err) < 0) goto out;
+    for (size_t k = 0; k < np; k++) {
+        names[k] = g->tensors[probes[k]].name;
+        nch[k] = g->tensors[probes[k]].dims[1];
+    }
+    /* (renaming a prepared tensor leaves its old name string in place) */
+    struct synap_chan_ranges r = {np, names, nch, (const double *const *)absmax};
+    if (synap_quant_prepare_ranges(g, &r, NULL, err) < 0 || synap_calib_run(g, o, ds, out, err) < 0)
+        goto out;
+    /* the channel ranges go with the statistics */
+    out->ch = synap_arena_alloc(out->arena, (np ? np : 1) * sizeof *out->ch);
+    out->nchannels = np;
+    for (size_t k = 0; k < np; k++) {
+        struct synap_chan_stats *c = &out->ch[k];
+        c->name = synap_arena_strdup(out->arena, names[k]);
+        c->n = nch[k];
+        c->absmax = synap_arena_alloc(out->arena, (size_t)(nch[k] ? nch[k] : 1) * sizeof(double));
+        memcpy(c->absmax, absmax[k], (size_t)nch[k] * sizeof(double));
+    }
+    rc = 0;
+out:
+    for (size_t k = 0; k < np; k++)
+        free(absmax[k]);
+    free(absmax);
+    free(names);
+    free(nch);
+    free(probes);
+    return rc;
+}
+
+int synap_calib_prepare(struct synap_graph *g, const struct synap_calib_stats *s,
+                        struct synap_err *err)
+{
+    size_t n = s ? s->nchannels : 0;
+    const char **names = synap_xcalloc(n ? n : 1, sizeof *names);
+    int64_t *nch = synap_xcalloc(n ? n : 1, sizeof *nch);
+    const double **am = synap_xcalloc(n ? n : 1, sizeof *am);
+    for (size_t k = 0; k < n; k++) {
+        names[k] = s->ch[k].name;
+        nch[k] = s->ch[k].n;
+        am[k] = s->ch[k].absmax;
+    }
+    struct synap_chan_ranges r = {n, names, nch, am};
+    int rc = synap_quant_prepare_ranges(g, n ? &r : NULL, NULL, err);
+    free(names);
+    free(nch);
+    free(am);
     return rc;
 }

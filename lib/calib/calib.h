@@ -111,4 +111,25 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
                     const struct synap_calib_dataset *ds, struct synap_calib_stats *out,
                     struct synap_err *err);
 
+/* Pass 0, for data-aware equalization (synap_quant_prepare_ranges): runs
+ * the data set through g (the UNPREPARED graph) and gives, for each of the n
+ * float activation tensors (NCHW-like: channels on axis 1), the largest
+ * |x| of each channel (absmax[k]: dims[1] values, malloc'd; 0 for a channel
+ * never seen). Same threading and error rules as synap_calib_run; the
+ * result does not depend on the thread count. */
+int synap_calib_channel_ranges(const struct synap_graph *g, const struct synap_calib_opts *o,
+                               const struct synap_calib_dataset *ds, const uint32_t *tensors,
+                               size_t n, double **absmax, struct synap_err *err);
+/* What synap-calib does: pass 0 (synap_calib_channel_ranges) over the
+ * tensors synap_quant_range_probes names, then prepares g in place
+ * (synap_quant_prepare_ranges with those ranges) and runs synap_calib_run on
+ * it; the channel ranges are kept in out (ch, nchannels) so that
+ * synap_calib_prepare can prepare the same unprepared IR identically. */
+int synap_calib_run_prepared(struct synap_graph *g, const struct synap_calib_opts *o,
+                             const struct synap_calib_dataset *ds, struct synap_calib_stats *out,
+                             struct synap_err *err);
+/* Prepares the unprepared graph g as synap_calib_run_prepared did, from the
+ * channel ranges in s (none, or s NULL: synap_quant_prepare). */
+int synap_calib_prepare(struct synap_graph *g, const struct synap_calib_stats *s,
+                        struct synap_err *err);
 #endif

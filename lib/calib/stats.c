@@ -1,9 +1,12 @@
 /* Reading and writing calibration statistics (20-calib.stats).
  *
- * Format "synap-calib-stats", version 1: one msgpack map, keys sorted, every
+ * Format "synap-calib-stats", version 2: one msgpack map, keys sorted, every
  * key present, no others:
  *
  *   "bins":     2048                       SYNAP_CALIB_BINS (a reader refuses another)
+ *   "channels": array (in the order synap-calib measured them) of maps:
+ *       "absmax":  array of float64        per channel, the largest |x| (>= 0)
+ *       "name":    str                     a tensor of the UNPREPARED IR
  *   "format":   "synap-calib-stats"
  *   "nsamples": uint                       samples of the data set
  *   "tensors":  array, sorted by "tensor" (strictly increasing), of maps:
@@ -17,7 +20,9 @@
  *       "min":     float64                 min <= max (both 0 when count is 0)
  *       "name":    str                     the tensor's name in the IR
  *       "tensor":  uint                    its index in the IR (< 2^32)
- *   "version":  1
+ *   "version":  2
+ *
+ * Version 1 is the same without "channels" (5 keys); readers accept it.
  *
  * Integers take msgpack's smallest encoding; floats are always float64
  * (0xcb), so the bytes depend only on the values. Bin b of a tensor holds
@@ -33,7 +38,7 @@
 #include "calib/stats.h"
 
 #define STATS_FORMAT "synap-calib-stats"
-#define STATS_VERSION 1
+#define STATS_VERSION 2
 
 /* ---- writer ----------------------------------------------------------------- */
 struct wbuf {
@@ -110,6 +115,28 @@ static void put_str(struct wbuf *b, const char *s)
     put(b, s, n);
 }
 
+static void put_channels(struct wbuf *b, const struct synap_calib_stats *s)
+{
+    put_hdr(b, 0x90, 0xdc, s->nchannels);
+    for (size_t i = 0; i < s->nchannels; i++) {
+        put_hdr(b, 0x80, 0xde, 2);
+        put_str(b, "absmax");
+        put_hdr(b, 0x90, 0xdc, (uint64_t)s->ch[i].n);
+        for (int64_t c = 0; c < s->ch[i].n; c++)
+            put_f64(b, s->ch[i].absmax[c]);
+        put_str(b, "name");
+        put_str(b, s->ch[i].name);
+    }
+}
+
+void synap_calib_channels_write(const struct synap_calib_stats *s, uint8_t **out, size_t *n)
+{
+    struct wbuf b = {0};
+    put_channels(&b, s);
+    *out = b.p;
+    *n = b.n;
+}
+
 int synap_calib_stats_write(const struct synap_calib_stats *s, uint8_t **out, size_t *n,
                             struct synap_err *err)
 {
@@ -124,10 +151,15 @@ int synap_calib_stats_write(const struct synap_calib_stats *s, uint8_t **out, si
     }
     if (s->ntensors > 0xffffffffu)
         return synap_errf_io(err, "calibration statistics: too many tensors");
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (!s->ch[i].name || s->ch[i].n < 0 || (s->ch[i].n && !s->ch[i].absmax))
+            return synap_errf_io(err, "calibration statistics: bad channel ranges %zu", i);
     struct wbuf b = {0};
-    put_hdr(&b, 0x80, 0xde, 5);
+    put_hdr(&b, 0x80, 0xde, 6);
     put_str(&b, "bins");
     put_uint(&b, SYNAP_CALIB_BINS);
+    put_str(&b, "channels");
+    put_channels(&b, s);
     put_str(&b, "format");
     put_str(&b, STATS_FORMAT);
     put_str(&b, "nsamples");
@@ -346,6 +378,35 @@ static int read_tensor(struct rd *r, struct synap_calib_stats *s, size_t i)
     return 0;
 }
 
+static int read_channels(struct rd *r, struct synap_calib_stats *s)
+{
+    uint64_t nc, nkeys, nv;
+    if (get_hdr(r, 0, "channels", &nc) < 0) return -1;
+    s->nchannels = (size_t)nc;
+    s->ch = synap_arena_alloc(s->arena, (nc ? nc : 1) * sizeof *s->ch);
+    for (size_t i = 0; i < nc; i++) {
+        struct synap_chan_stats *c = &s->ch[i];
+        if (get_hdr(r, 1, "channels[]", &nkeys) < 0) return -1;
+        if (nkeys != 2) return bad(r, "channels[]", "expected 2 keys");
+        if (key(r, "absmax") < 0 || get_hdr(r, 0, "absmax", &nv) < 0) return -1;
+        c->n = (int64_t)nv;
+        c->absmax = synap_arena_alloc(s->arena, (nv ? nv : 1) * sizeof *c->absmax);
+        for (size_t k = 0; k < nv; k++) {
+            if (get_f64(r, "absmax", &c->absmax[k]) < 0) return -1;
+            if (c->absmax[k] < 0) return bad(r, "absmax", "negative");
+        }
+        const char *name;
+        size_t len;
+        if (key(r, "name") < 0 || get_str(r, "name", &name, &len) < 0) return -1;
+        if (memchr(name, 0, len)) return bad(r, "name", "contains a NUL byte");
+        char *nm = synap_arena_alloc(s->arena, len + 1);
+        memcpy(nm, name, len);
+        nm[len] = 0;
+        c->name = nm;
+    }
+    return 0;
+}
+
 int synap_calib_stats_read(const uint8_t *data, size_t n, const char *what,
                            struct synap_calib_stats *s, struct synap_err *err)
 {
@@ -356,8 +417,8 @@ int synap_calib_stats_read(const uint8_t *data, size_t n, const char *what,
     size_t len;
     s->arena = synap_arena_new();
     if (get_hdr(&r, 1, "top level", &nkeys) < 0) goto fail;
-    if (nkeys != 5) {
-        bad(&r, "top level", "expected a map of 5 keys");
+    if (nkeys != 5 && nkeys != 6) {
+        bad(&r, "top level", "expected a map of 6 keys (5 in version 1)");
         goto fail;
     }
     if (key(&r, "bins") < 0 || get_uint(&r, "bins", &u) < 0) goto fail;
@@ -365,6 +426,7 @@ int synap_calib_stats_read(const uint8_t *data, size_t n, const char *what,
         bad(&r, "bins", "expected 2048");
         goto fail;
     }
+    if (nkeys == 6 && (key(&r, "channels") < 0 || read_channels(&r, s) < 0)) goto fail;
     if (key(&r, "format") < 0 || get_str(&r, "format", &str, &len) < 0) goto fail;
     if (len != strlen(STATS_FORMAT) || memcmp(str, STATS_FORMAT, len)) {
         synap_errf(err, "%s: not a calibration statistics file (format is not '%s')", what,
@@ -388,11 +450,11 @@ int synap_calib_stats_read(const uint8_t *data, size_t n, const char *what,
     for (size_t i = 0; i < s->ntensors; i++)
         if (read_tensor(&r, s, i) < 0) goto fail;
     if (key(&r, "version") < 0 || get_uint(&r, "version", &u) < 0) goto fail;
-    if (u != STATS_VERSION) {
+    if (u != (nkeys == 6 ? STATS_VERSION : 1)) {
         synap_errf(err,
-                   "%s: calibration statistics version %llu, this synap reads version %d "
-                   "(rerun synap-calib)",
-                   what, (unsigned long long)u, STATS_VERSION);
+                   "%s: calibration statistics version %llu with the keys of version %d, this "
+                   "synap reads versions 1 and %d (rerun synap-calib)",
+                   what, (unsigned long long)u, nkeys == 6 ? STATS_VERSION : 1, STATS_VERSION);
         goto fail;
     }
     if (r.pos != r.n) {
@@ -403,6 +465,19 @@ int synap_calib_stats_read(const uint8_t *data, size_t n, const char *what,
 fail:
     synap_calib_stats_free(s);
     return -1;
+}
+
+int synap_calib_channels_read(const uint8_t *data, size_t n, const char *what,
+                              struct synap_calib_stats *s, struct synap_err *err)
+{
+    memset(s, 0, sizeof *s);
+    struct rd r = {data, n, 0, what, err};
+    s->arena = synap_arena_new();
+    if (read_channels(&r, s) < 0 || (r.pos != r.n && bad(&r, "channels", "trailing bytes"))) {
+        synap_calib_stats_free(s);
+        return -1;
+    }
+    return 0;
 }
 
 void synap_calib_stats_free(struct synap_calib_stats *s)

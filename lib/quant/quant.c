@@ -69,6 +69,7 @@
 
 #include "kernels/qmath.h"
 #include "meta/pattern.h"
+#include "calib/calib.h"
 #include "quant/quant.h"
 #include "runtime/plan.h"
 
@@ -1305,7 +1306,16 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
         write_info(&q, g->nnodes, NULL);
         return 0;
     }
-    if (synap_quant_prepare(g, NULL, err) < 0) return -1;
+    /* equalized as synap-calib did (its channel ranges), and the ranges kept
+     * in the IR for synap-compare */
+    if (synap_calib_prepare(g, s, err) < 0) return -1;
+    if (s->nchannels) {
+        uint8_t *sec;
+        size_t nsec;
+        synap_calib_channels_write(s, &sec, &nsec);
+        synap_ir_section_set(g, "equalization", sec, nsec);
+        free(sec);
+    }
     q.nt0 = g->ntensors;
     for (size_t i = 0; i < s->ntensors; i++) {
         const struct synap_tensor_stats *ts = &s->t[i];

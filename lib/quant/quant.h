@@ -79,6 +79,26 @@ int synap_quantize(struct synap_graph *g, const struct synap_calib_stats *s,
  * measures the prepared graph; synap_quantize prepares its graph first, so
  * statistics and graph agree. *nequalized (may be NULL) counts pairs. */
 int synap_quant_prepare(struct synap_graph *g, size_t *nequalized, struct synap_err *err);
+/* Data-aware equalization: per-channel ranges (largest |x| of each channel
+ * over the calibration data) of tensors of the UNPREPARED graph, by name;
+ * nch[k] values in absmax[k]. */
+struct synap_chan_ranges {
+    size_t n;
+    const char *const *names;
+    const int64_t *nch;
+    const double *const *absmax;
+};
+/* synap_quant_prepare, where each depthwise conv feeding a conv directly
+ * whose middle tensor has measured ranges in r is balanced three ways
+ * instead: s_i = sqrt(sqrt(r1_i * ra_i) / r2_i), ra_i the tensor's channel
+ * range (equalize.c says why and what was measured). r may be NULL (=
+ * synap_quant_prepare); ranges of other tensors are ignored. */
+int synap_quant_prepare_ranges(struct synap_graph *g, const struct synap_chan_ranges *r,
+                               size_t *nequalized, struct synap_err *err);
+/* The tensors of the unprepared graph g whose ranges
+ * synap_quant_prepare_ranges uses: the outputs of depthwise convs that feed
+ * a conv directly (malloc'd, *n of them; NULL on error). */
+uint32_t *synap_quant_range_probes(struct synap_graph *g, size_t *n, struct synap_err *err);
 /* Whether g has tensors synap_quant_prepare renamed (a prepared graph). */
 bool synap_quant_is_prepared(const struct synap_graph *g);
 

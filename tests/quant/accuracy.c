@@ -679,8 +679,8 @@ static void check_faces(const struct synap_graph *fg, float ***fo, float ***qo, 
         else if (bad)
             fail("blazeface %s: uint8 faces differ from float", s[k].label);
         else if (xfail)
-            fail("blazeface %s: faces now agree: remove '%s' from the thresholds file",
-                 s[k].label, key);
+            fail("blazeface %s: faces now agree: remove '%s' from the thresholds file", s[k].label,
+                 key);
     }
 }
 
@@ -753,8 +753,8 @@ static void run_model(const struct args *A, size_t mi)
     struct synap_calib_dataset ds = {.ninputs = 1, .nsamples = nfiles, .files = files};
     /* as synap-calib: the statistics are of the prepared (equalized) graph
      * that synap_quantize quantizes; the reference stays the imported one */
-    if (!(pg = synap_ir_read_mem(ir, irn, m->id, &err)) || synap_quant_prepare(pg, NULL, &err) ||
-        synap_calib_run(pg, &co, &ds, &st, &err)) {
+    if (!(pg = synap_ir_read_mem(ir, irn, m->id, &err)) ||
+        synap_calib_run_prepared(pg, &co, &ds, &st, &err)) {
         fail("%s: calibration: %s", m->id, err.msg);
         goto out;
     }

@@ -226,6 +226,45 @@ static void test_file_format(void **state)
     assert_int_equal(synap_calib_stats_read(buf, n, "x.stats", &r, &err), -1);
     assert_non_null(strstr(err.msg, "x.stats: calibration statistics: hist: counts do not add up"));
     free(buf);
+    /* per-channel ranges (version 2): round trip; version 1 (no
+     * "channels", 5 keys) still reads */
+    s.t[0].hist[5] = 0;
+    static double am[3] = {0.5, 0, 1e9};
+    struct synap_chan_stats ch = {.name = "d", .n = 3, .absmax = am};
+    s.ch = &ch;
+    s.nchannels = 1;
+    assert_int_equal(synap_calib_stats_write(&s, &buf, &n, &err), 0);
+    assert_int_equal(synap_calib_stats_read(buf, n, "x.stats", &r, &err), 0);
+    assert_int_equal(r.nchannels, 1);
+    assert_string_equal(r.ch[0].name, "d");
+    assert_int_equal(r.ch[0].n, 3);
+    assert_memory_equal(r.ch[0].absmax, am, sizeof am);
+    synap_calib_stats_free(&r);
+    s.ch = NULL;
+    s.nchannels = 0;
+    free(buf);
+    assert_int_equal(synap_calib_stats_write(&s, &buf, &n, &err), 0);
+    static const uint8_t chan0[] = {0xa8, 'c', 'h', 'a', 'n', 'n', 'e', 'l', 's', 0x90};
+    uint8_t *at = NULL;
+    for (size_t k = 0; !at && k + sizeof chan0 <= n; k++)
+        if (!memcmp(buf + k, chan0, sizeof chan0)) at = buf + k;
+    assert_non_null(at);
+    assert_int_equal(buf[0], 0x86);
+    memmove(at, at + sizeof chan0, n - (size_t)(at - buf) - sizeof chan0);
+    n -= sizeof chan0;
+    buf[0] = 0x85;
+    assert_int_equal(buf[n - 1], 2);
+    buf[n - 1] = 1;
+    assert_int_equal(synap_calib_stats_read(buf, n, "x.stats", &r, &err), 0);
+    assert_int_equal(r.nchannels, 0);
+    assert_int_equal(r.ntensors, 2);
+    synap_calib_stats_free(&r);
+    buf[n - 1] = 2; /* version 2 without channels */
+    assert_int_equal(synap_calib_stats_read(buf, n, "x.stats", &r, &err), -1);
+    assert_string_equal(err.msg, "x.stats: calibration statistics version 2 with the keys of "
+                                 "version 1, this synap reads versions 1 and 2 (rerun "
+                                 "synap-calib)");
+    free(buf);
     /* another file */
     static const uint8_t ir[] = {0x81, 0xa4, 'b', 'i', 'n', 's', 0x01};
     assert_int_equal(synap_calib_stats_read(ir, sizeof ir, "m.ir", &r, &err), -1);
@@ -400,12 +439,110 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* synap_calib_run_prepared on x [1, 2, 3, 3] -> depthwise 1x1 (weights 2,
+ * -3) -> d -> conv 1x1 -> y: pass 0 measures d's channel ranges exactly
+ * (max |w_c x_c|), the graph comes back equalized (d renamed), the
+ * statistics carry the ranges, and the bytes are the same for 1, 2 and 3
+ * threads; synap_calib_prepare redoes the same equalization on a fresh
+ * copy. */
+static struct synap_graph *dwnet(void)
+{
+    struct synap_graph *g = synap_graph_new();
+    const int64_t xd[] = {1, 2, 3, 3}, wd[] = {2, 1, 1, 1}, wp[] = {1, 2, 1, 1},
+                  yd[] = {1, 1, 3, 3};
+    static const float wdv[] = {2, -3}, wpv[] = {0.25f, 4};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xd);
+    uint32_t w1 = synap_graph_add_const(g, "wd", SYNAP_DTYPE_FLOAT32, 4, wd, wdv, sizeof wdv);
+    uint32_t w2 = synap_graph_add_const(g, "wp", SYNAP_DTYPE_FLOAT32, 4, wp, wpv, sizeof wpv);
+    uint32_t d = synap_graph_add_tensor(g, "d", SYNAP_DTYPE_FLOAT32, 4, xd);
+    uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 4, yd);
+    struct synap_node *n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = x, n->inputs[1] = w1, n->outputs[0] = d;
+    synap_node_set_int(g, n, "group", 2);
+    n = synap_graph_add_node(g, "pw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = d, n->inputs[1] = w2, n->outputs[0] = y;
+    uint32_t ins[] = {x}, outs[] = {y};
+    g->inputs = synap_arena_memdup(g->arena, ins, sizeof ins);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, outs, sizeof outs);
+    g->noutputs = 1;
+    return g;
+}
+
+static void test_channel_ranges(void **state)
+{
+    (void)state;
+    const int64_t d[] = {1, 2, 3, 3};
+    double mx[2] = {0, 0};
+    uint64_t r = 777;
+    for (int i = 0; i < 7; i++) {
+        float v[18];
+        for (int k = 0; k < 18; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            v[k] = (float)((double)(r >> 40) / (1 << 24) * 2 - 1) * (k < 9 ? 1.0f : 50.0f);
+            float p = v[k] * (k < 9 ? 2.0f : -3.0f); /* the conv's float product */
+            mx[k / 9] = fmax(mx[k / 9], fabs((double)p));
+        }
+        char name[64];
+        snprintf(name, sizeof name, "dw/s%02d.npy", i);
+        write_npy(name, 4, d, v);
+    }
+    uint8_t *bytes[3];
+    size_t n[3];
+    for (int t = 1; t <= 3; t++) {
+        struct synap_graph *g = dwnet();
+        struct synap_arena *a = synap_arena_new();
+        char json[1024];
+        snprintf(json, sizeof json, "{\"base_dir\": \"%s\", \"dataset\": [\"dw/*.npy\"]}", tmpdir);
+        struct synap_calib_opts o;
+        struct synap_calib_dataset ds;
+        struct synap_err err = {0};
+        const char *names[] = {"x"};
+        assert_int_equal(opts_from(json, a, &o, &err), 0);
+        assert_int_equal(synap_calib_dataset_expand(&o, names, 1, a, &ds, &err), 0);
+        o.nthreads = t;
+        struct synap_calib_stats s;
+        assert_int_equal(synap_calib_run_prepared(g, &o, &ds, &s, &err), 0);
+        assert_int_equal(s.nchannels, 1);
+        assert_string_equal(s.ch[0].name, "d");
+        assert_int_equal(s.ch[0].n, 2);
+        assert_true(s.ch[0].absmax[0] == mx[0]);
+        assert_true(s.ch[0].absmax[1] == mx[1]);
+        assert_string_equal(g->tensors[g->nodes[0].outputs[0]].name, "d:equalized");
+        assert_int_equal(synap_calib_stats_write(&s, &bytes[t - 1], &n[t - 1], &err), 0);
+        /* a fresh copy prepared from the statistics: the same weights */
+        struct synap_graph *h = dwnet();
+        assert_int_equal(synap_calib_prepare(h, &s, &err), 0);
+        for (int k = 0; k < 2; k++) {
+            int64_t na, nb;
+            const float *wa = synap_const_f32(g, g->nodes[k].inputs[1], -1, &na),
+                        *wb = synap_const_f32(h, h->nodes[k].inputs[1], -1, &nb);
+            assert_int_equal(na, nb);
+            assert_memory_equal(wa, wb, (size_t)na * sizeof *wa);
+        }
+        synap_graph_free(h);
+        synap_calib_stats_free(&s);
+        synap_arena_free(a);
+        synap_graph_free(g);
+    }
+    assert_int_equal(n[0], n[1]);
+    assert_int_equal(n[0], n[2]);
+    assert_memory_equal(bytes[0], bytes[1], n[0]);
+    assert_memory_equal(bytes[0], bytes[2], n[0]);
+    for (int t = 0; t < 3; t++)
+        free(bytes[t]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact),          cmocka_unit_test(test_threads_identical),
-        cmocka_unit_test(test_file_format),    cmocka_unit_test(test_options),
-        cmocka_unit_test(test_dataset_errors), cmocka_unit_test(test_first_error_wins),
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_channel_ranges),
+        cmocka_unit_test(test_file_format),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_dataset_errors),
+        cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -305,6 +305,91 @@ static void test_equalize_chain(void **state)
     }
 }
 
+/* Data-aware equalization (synap_quant_prepare_ranges): x -> depthwise ->
+ * d -> conv, and a -> relu -> conv, a pair through a chain. The probes name
+ * only d (a depthwise output feeding a conv directly); with measured ranges
+ * of d, channel i is scaled by s_i = sqrt(sqrt(r1_i ra_i) / r2_i) (checked
+ * on the new depthwise weights), the function stays; ranges given for the
+ * chain pair's tensor are ignored (its weights get the weight-only rule). */
+static void test_equalize_ranges(void **state)
+{
+    (void)state;
+    rng_state = 99;
+    struct synap_graph *g = synap_graph_new();
+    int64_t xs[] = {1, 4, 6, 5}, wds[] = {4, 1, 3, 3}, w2s[] = {4, 4, 1, 1}, w3s[] = {3, 4, 1, 1};
+    uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
+    uint32_t wd = rconst(g, "wd", 4, wds, -1, 1), w2 = rconst(g, "w2", 4, w2s, -2, 2),
+             w3 = rconst(g, "w3", 4, w3s, -1, 1);
+    float wd0[36], w20[16];
+    memcpy(wd0, g->tensors[wd].data, sizeof wd0);
+    memcpy(w20, g->tensors[w2].data, sizeof w20);
+    uint32_t d = act(g, "d"), c = act(g, "c"), r = act(g, "r"), y = act(g, "y");
+    int64_t pads[] = {1, 1, 1, 1};
+    struct synap_node *n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = x, n->inputs[1] = wd, n->outputs[0] = d;
+    synap_node_set_ints(g, n, "pads", pads, 4);
+    synap_node_set_int(g, n, "group", 4);
+    n = synap_graph_add_node(g, "pw", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = d, n->inputs[1] = w2, n->outputs[0] = c;
+    node2(g, "relu", SYNAP_OP_RELU, c, SYNAP_NONE, r);
+    n = synap_graph_add_node(g, "pw2", SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = r, n->inputs[1] = w3, n->outputs[0] = y;
+    g->outputs = synap_arena_alloc(g->arena, sizeof y);
+    g->outputs[0] = y;
+    g->noutputs = 1;
+    g->inputs = synap_arena_alloc(g->arena, sizeof x);
+    g->inputs[0] = x;
+    g->ninputs = 1;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_infer(g, false, &err), 0);
+    size_t np = 0;
+    uint32_t *probes = synap_quant_range_probes(g, &np, &err);
+    assert_non_null(probes);
+    assert_int_equal(np, 1);
+    assert_int_equal(probes[0], d);
+    free(probes);
+    float before[90], after[90];
+    run(g, before, 90);
+    const double ra_d[4] = {0.5, 100, 2, 0}, ra_r[4] = {1000, 1, 1, 1};
+    const char *names[2] = {"d", "r"};
+    const int64_t nch[2] = {4, 4};
+    const double *am[2] = {ra_d, ra_r};
+    struct synap_chan_ranges rr = {2, names, nch, am};
+    size_t ne = 0;
+    assert_int_equal(synap_quant_prepare_ranges(g, &rr, &ne, &err), 0);
+    assert_int_equal(ne, 2);
+    run(g, after, 90);
+    for (int i = 0; i < 90; i++)
+        assert_true(fabsf(after[i] - before[i]) <= 1e-5f * (1 + fabsf(before[i])));
+    const float *nwd = synap_const_f32(g, g->nodes[0].inputs[1], -1, NULL);
+    assert_non_null(nwd);
+    for (int i = 0; i < 4; i++) {
+        double r1 = 0, r2 = 0;
+        for (int k = 0; k < 9; k++)
+            r1 = fmax(r1, fabs(wd0[i * 9 + k]));
+        for (int o = 0; o < 4; o++)
+            r2 = fmax(r2, fabs(w20[o * 4 + i]));
+        /* a channel never seen (range 0) keeps the weight-only rule */
+        double si = ra_d[i] > 0 ? sqrt(sqrt(r1 * ra_d[i]) / r2) : sqrt(r1 / r2);
+        for (int k = 0; k < 9; k++)
+            assert_true(fabs(nwd[i * 9 + k] - wd0[i * 9 + k] / si) <=
+                        1e-6 * (1 + fabs(wd0[i * 9 + k])));
+    }
+    /* the chain pair (pw -> relu -> pw2) ignored r's ranges: pw's new
+     * weights are the weight-only rule's, on top of the first pair's */
+    const float *nw2 = synap_const_f32(g, g->nodes[1].inputs[1], -1, NULL),
+                *nw3 = synap_const_f32(g, g->nodes[3].inputs[1], -1, NULL);
+    for (int o = 0; o < 4; o++) {
+        double r1 = 0, r2 = 0;
+        for (int k = 0; k < 4; k++)
+            r1 = fmax(r1, fabs(nw2[o * 4 + k]));
+        for (int j = 0; j < 3; j++)
+            r2 = fmax(r2, fabs(nw3[j * 4 + o]));
+        assert_true(fabs(r1 - r2) <= 1e-5 * r1); /* balanced: r1 / s = r2 * s */
+    }
+    synap_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_fuse_respects_uses_and_groups),
         cmocka_unit_test(test_equalize),
         cmocka_unit_test(test_equalize_chain),
+        cmocka_unit_test(test_equalize_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
