@@ -64,8 +64,10 @@ static int compute(struct synap_stage_ctx *c)
         return -1;
     }
     if (c->verbose)
-        fprintf(stderr, "synap-calib: %zu samples, %zu tensors, %.0f ms\n", s.nsamples, s.ntensors,
-                synap_now_ms() - t0);
+        fprintf(stderr,
+                "synap-calib: %zu samples, %zu tensors, %zu measured per channel (depthwise "
+                "outputs, for equalization), %.0f ms\n",
+                s.nsamples, s.ntensors, s.nchannels, synap_now_ms() - t0);
     int rc = synap_calib_stats_write(&s, &c->out[0], &c->out_n[0], c->err);
     synap_calib_stats_free(&s);
     return rc;
