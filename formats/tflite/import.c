@@ -1,6 +1,6 @@
 /* TFLite FlatBuffer -> synap graph: reads and checks the whole model through
- * the bounds-checked reader (flatbuf.c), lists every unsupported op up front, then translates the operators of subgraph 0
- * in their (execution) order through the op table (ops.c), with shape
+ * the bounds-checked reader (flatbuf.c), lists every unsupported op up front, then translates the
+ * operators of subgraph 0 in their (execution) order through the op table (ops.c), with shape
  * inference and constant folding node by node, and finally sinks and
  * cancels the layout Transposes (layout.c).
  *
@@ -134,8 +134,8 @@ static const char *join(struct tfl_ctx *c, const char *a, const char *b)
 
 uint32_t tfl_temp(struct tfl_ctx *c, const struct tfl_op *op, const char *suffix)
 {
-    uint32_t t = add_tensor(c, join(c, op->name, suffix ? suffix : "tmp"), SYNAP_DTYPE_UNDEFINED,
-                            0, NULL);
+    uint32_t t =
+        add_tensor(c, join(c, op->name, suffix ? suffix : "tmp"), SYNAP_DTYPE_UNDEFINED, 0, NULL);
     if (c->qmodel) {
         if (t >= c->is_temp_cap) {
             size_t ncap = c->is_temp_cap ? 2 * c->is_temp_cap : 1024;
@@ -248,8 +248,8 @@ static void quant_temps(struct tfl_ctx *c, size_t idx)
         if (o == SYNAP_NONE || o >= c->is_temp_cap || !c->is_temp[o]) continue;
         struct synap_tensor *t = &g->tensors[o];
         if (moves_data(nd->op)) {
-            t->quant = nd->op == SYNAP_OP_TRANSPOSE ? quant_through_perm(g, x->quant, nd)
-                                                    : x->quant;
+            t->quant =
+                nd->op == SYNAP_OP_TRANSPOSE ? quant_through_perm(g, x->quant, nd) : x->quant;
         } else if (c->cur_q) {
             t->quant = c->cur_q;
             t->dtype = c->cur_qdt;
@@ -526,6 +526,19 @@ out:
     return rc;
 }
 
+int tfl_same_quant(struct tfl_ctx *c, int32_t a, int32_t b)
+{
+    struct synap_quant *qa, *qb;
+    if (a < 0 || b < 0 || (size_t)a >= c->ntensors || (size_t)b >= c->ntensors)
+        return synap_errf(c->err, "tensor index out of range");
+    if (quant_of(c, &c->tensors[a], &qa) < 0 || quant_of(c, &c->tensors[b], &qb) < 0) return -1;
+    if (!qa || !qb) return !qa && !qb;
+    if (qa->nparams != qb->nparams) return 0;
+    for (size_t i = 0; i < qa->nparams; i++)
+        if (qa->scale[i] != qb->scale[i] || qa->zero_point[i] != qb->zero_point[i]) return 0;
+    return 1;
+}
+
 int tfl_input(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t)
 {
     *t = SYNAP_NONE;
@@ -755,8 +768,13 @@ static int read_ops(struct tfl_ctx *c, const struct fb_vec *ops, const struct op
         if (read_int_list(c, &ot, TFL_OP_INPUTS, what, 1, &in, &op->nin) < 0) return -1;
         snprintf(what, sizeof what, "operator %u: output", (unsigned)i);
         if (read_int_list(c, &ot, TFL_OP_OUTPUTS, what, 0, &out, &op->nout) < 0) return -1;
+        snprintf(what, sizeof what, "operator %u: intermediate", (unsigned)i);
+        int32_t *inter;
+        if (read_int_list(c, &ot, TFL_OP_INTERMEDIATES, what, 0, &inter, &op->ninter) < 0)
+            return -1;
         op->in = in;
         op->out = out;
+        op->inter = inter;
         op->opts = fb_table(r, &ot, TFL_OP_BUILTIN_OPTIONS);
         struct fb_vec co = fb_vector(r, &ot, TFL_OP_CUSTOM_OPTIONS, 1);
         op->custom_opts = fb_vec_bytes(r, &co);

@@ -35,6 +35,8 @@ struct tfl_op {
     size_t nin;
     const int32_t *out;
     size_t nout;
+    const int32_t *inter; /* intermediates (integer LSTM: the gates' and the hidden scale) */
+    size_t ninter;
     struct fb_table opts; /* builtin options table (empty when absent) */
     const uint8_t *custom_opts;
     size_t ncustom_opts;
@@ -78,6 +80,10 @@ int tfl_input_req(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t
  * with the tensor's quant record: one run of the graph is TFLite's first
  * invocation, and the state does not persist across runs. */
 int tfl_zero_state(struct tfl_ctx *c, const struct tfl_op *op, size_t k, uint32_t *t);
+/* Whether tensors a and b (indices of the model) are quantized alike (same
+ * scales and zero points, or both not quantized): 1 yes, 0 no, -1 with an
+ * error when a record is malformed. */
+int tfl_same_quant(struct tfl_ctx *c, int32_t a, int32_t b);
 /* Constant integer contents of input k (int32/int64, after folding) into
  * v[0..*n); -1 with an error when absent, not constant or longer than cap. */
 int tfl_input_ints(struct tfl_ctx *c, const struct tfl_op *op, size_t k, int64_t *v, size_t cap,

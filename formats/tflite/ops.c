@@ -1460,12 +1460,75 @@ static int lstm_in(struct tfl_ctx *c, const struct tfl_op *op, size_t k, int ran
     return 0;
 }
 
+/* Integer UNIDIRECTIONAL_SEQUENCE_LSTM -> TFLiteLSTMInt (kernels/lstm_int.c,
+ * TFLite's 8x8_16 arithmetic): int8 input/weights/hidden state, int16 cell
+ * state. The variants the shared models use are supported (all gates, no
+ * peepholes, projection or layer norm, tanh); the others, and int16
+ * activations (16x8), fail naming what. Omitted states are zero (their
+ * zero point), TFLite's first invocation, as for the float LSTM. */
+static int op_lstm_int(struct tfl_ctx *c, const struct tfl_op *op)
+{
+    static const char *const what = "integer UNIDIRECTIONAL_SEQUENCE_LSTM";
+    const struct tfl_tensor *tx = tfl_in_tensor(c, op, 0);
+    if (tx->dtype == SYNAP_DTYPE_INT16)
+        return synap_errf(tfl_err(c), "%s with int16 activations (16x8) is not supported", what);
+    if (tx->dtype != SYNAP_DTYPE_INT8)
+        return synap_errf(tfl_err(c), "%s with %s input is not supported", what,
+                          synap_dtype_name(tx->dtype));
+    if (op->nin != 20 && op->nin != 24)
+        return synap_errf(tfl_err(c), "%zu inputs, expected 20 or 24", op->nin);
+    if (!tfl_in_tensor(c, op, 1) || !tfl_in_tensor(c, op, 5))
+        return synap_errf(tfl_err(c), "%s with CIFG (inputs 1 and 5 omitted) is not supported",
+                          what);
+    if (tfl_in_tensor(c, op, 9) || tfl_in_tensor(c, op, 10) || tfl_in_tensor(c, op, 11))
+        return synap_errf(tfl_err(c), "%s with peepholes (inputs 9-11) is not supported", what);
+    if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
+        return synap_errf(tfl_err(c), "%s with a projection layer (inputs 16-17) is not supported",
+                          what);
+    for (size_t k = 20; k < op->nin; k++)
+        if (tfl_in_tensor(c, op, k))
+            return synap_errf(tfl_err(c),
+                              "%s with layer normalization (inputs 20-23) is not supported", what);
+    if (fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_DIAGONAL, 0))
+        return synap_errf(tfl_err(c), "%s with diagonal_recurrent_tensors is not supported", what);
+    int act = opt_i8(c, op, TFL_LSTM_ACT, TFL_ACT_TANH);
+    if (act != TFL_ACT_TANH)
+        return synap_errf(tfl_err(c), "%s with fused activation %d (not tanh) is not supported",
+                          what, act);
+    float cell_clip = opt_f32(c, op, TFL_LSTM_CELL_CLIP, 0.0f);
+    if (!(cell_clip >= 0) || cell_clip > 1e30f)
+        return synap_errf(tfl_err(c), "%s: cell_clip %g is not valid", what, (double)cell_clip);
+    int time_major = fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_TIME_MAJOR, 0) != 0;
+    /* TFLite takes the hidden state's scale and zero point from intermediate
+     * 4; the kernel takes the output state's (input 18): they must agree */
+    if (op->ninter >= 5 && op->nin > 18 && op->in[18] >= 0) {
+        int same = tfl_same_quant(c, op->inter[4], op->in[18]);
+        if (same < 0) return -1;
+        if (!same)
+            return synap_errf(tfl_err(c),
+                              "%s whose hidden-state intermediate (4) is quantized unlike its "
+                              "output state (input 18) is not supported",
+                              what);
+    }
+    uint32_t ins[20], out;
+    for (size_t k = 0; k < 20; k++) {
+        if (tfl_input(c, op, k, &ins[k]) < 0) return -1;
+        if (k >= 18 && ins[k] == SYNAP_NONE && tfl_zero_state(c, op, k, &ins[k]) < 0) return -1;
+    }
+    if (tfl_output(c, op, 0, &out) < 0) return -1;
+    size_t nd = tfl_node(c, op, NULL, SYNAP_OP_TFLITE_LSTM_INT, ins, 20, out);
+    set_int(c, nd, "time_major", time_major);
+    struct synap_graph *g = tfl_graph(c);
+    synap_node_set_float(g, &g->nodes[nd], "cell_clip", cell_clip);
+    return tfl_infer(c, nd);
+}
+
 static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
 {
     const struct tfl_tensor *tx = tfl_in_tensor(c, op, 0), *ty = tfl_out_tensor(c, op, 0);
     if (!tx) return synap_errf(tfl_err(c), "input 0 is required");
     if (tx->dtype != SYNAP_DTYPE_FLOAT32 || ty->dtype != SYNAP_DTYPE_FLOAT32)
-        return synap_errf(tfl_err(c), "integer UNIDIRECTIONAL_SEQUENCE_LSTM is not supported");
+        return op_lstm_int(c, op);
     if (op->nin < 20) return synap_errf(tfl_err(c), "%zu inputs, expected 20 or 24", op->nin);
     if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
         return synap_errf(tfl_err(c),

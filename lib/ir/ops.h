@@ -190,7 +190,12 @@
     /* svdf.c: TFLite's SVDF. Inputs X [B, I], weights_feature [F, I],                             \
      * weights_time [F, M], bias [F / rank] (optional), state [B, M * F]                           \
      * (optional, zero); attribute rank; output [B, F / rank] */                                   \
-    OP(SVDF, "SVDF", svdf, 3, 5, 1, 1)
+    OP(SVDF, "SVDF", svdf, 3, 5, 1, 1)                                                             \
+    /* lstm_int.c: TFLite's integer UNIDIRECTIONAL_SEQUENCE_LSTM (int8 x,                          \
+     * weights and hidden state, int16 cell state). Inputs in TFLite's                             \
+     * order 0-19 (peepholes 9-11 and projection 16-17 omitted), states 18-19;                     \
+     * attributes time_major, cell_clip; output int8 [B, S, H] ([S, B, H]) */                      \
+    OP(TFLITE_LSTM_INT, "TFLiteLSTMInt", lstm_int, 20, 20, 1, 1)
 
 enum synap_op {
 #define OP(e, n, f, a, b, c, d) SYNAP_OP_##e,

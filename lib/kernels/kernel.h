@@ -44,8 +44,8 @@ struct synap_kctx {
     size_t nin;
     struct synap_value *out;
     size_t nout;
-    size_t scratch_nbytes; /* set by infer */
-    void *scratch;         /* given to run */
+    size_t scratch_nbytes;   /* set by infer */
+    void *scratch;           /* given to run */
     struct synap_pool *pool; /* may be NULL: run single-threaded */
     struct synap_err *err;
 };
@@ -82,6 +82,7 @@ SYNAP_FAMILY_DECL(quant)
 SYNAP_FAMILY_DECL(rnn)
 SYNAP_FAMILY_DECL(detect)
 SYNAP_FAMILY_DECL(svdf)
+SYNAP_FAMILY_DECL(lstm_int)
 #undef SYNAP_FAMILY_DECL
 
 /* ---- helpers shared by kernels (lib/kernels/common.c) ------------------- */

@@ -6,7 +6,9 @@
  * float16, sparse (DENSIFY), hybrid and custom-op models running, UltraFace RFB-320 against the
  * onnxruntime output of the same network exported to ONNX, float
  * UNIDIRECTIONAL_SEQUENCE_LSTM against numpy (tests/data/tflite_lstm), and
- * SVDF, float and integer, against numpy (tests/data/tflite_svdf). */
+ * SVDF, float and integer, against numpy (tests/data/tflite_svdf), and the
+ * integer LSTM bit-exactly against a transcription of TFLite's
+ * (tests/data/tflite_lstm_int) and on the four shared integer LSTM models. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "image/image.h"
 #include "runtime/plan.h"
 #include "tflite/internal.h"
 #include "util/npy.h"
@@ -804,6 +807,163 @@ static void test_svdf_models(void **state)
     }
 }
 
+/* Integer UNIDIRECTIONAL_SEQUENCE_LSTM (kernels/lstm_int.c) on the models of
+ * tests/data/tflite_lstm_int (gen.py there: batch-major with input and
+ * hidden zero points and an engaging cell_clip, cell scale 2^-11;
+ * time-major with non-zero initial states and saturating gate sums, cell
+ * scale 2^-12) against a numpy transcription of TFLite's 8x8_16 kernel:
+ * exactly, with 1 and 3 threads. CIFG is refused naming it. */
+static void test_lstm_int(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t dims[3];
+    } cases[] = {{"q_bm", {2, 6, 4}}, {"q_tm", {4, 3, 5}}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char path[1024];
+        struct synap_err err = {0};
+        struct synap_value x = {0}, want = {0};
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm_int/%s_x.npy", cases[ci].name);
+        if (synap_npy_read(path, &x, &err)) fail_msg("%s", err.msg);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm_int/%s_y.npy", cases[ci].name);
+        if (synap_npy_read(path, &want, &err)) fail_msg("%s", err.msg);
+        assert_int_equal(want.dtype, SYNAP_DTYPE_INT8);
+        assert_memory_equal(want.dims, cases[ci].dims, sizeof cases[ci].dims);
+        snprintf(path, sizeof path, SOURCE_DIR "/../data/tflite_lstm_int/%s.tflite",
+                 cases[ci].name);
+        struct synap_graph *g = synap_tflite_import(path, NULL, &err);
+        if (!g) fail_msg("%s: %s", cases[ci].name, err.msg);
+        assert_int_equal(g->nnodes, 1);
+        assert_int_equal(g->nodes[0].op, SYNAP_OP_TFLITE_LSTM_INT);
+        for (int th = 1; th <= 3; th += 2) {
+            struct synap_plan_opts po = {.nthreads = th};
+            struct synap_plan *p = synap_plan_new(g, &po, &err);
+            if (!p) fail_msg("%s: %s", cases[ci].name, err.msg);
+            struct synap_value *in = synap_plan_input(p, 0);
+            assert_int_equal(in->dtype, SYNAP_DTYPE_INT8);
+            assert_int_equal(synap_value_nelem(in), synap_value_nelem(&x));
+            memcpy(in->data, x.data, (size_t)synap_value_nelem(&x));
+            if (synap_plan_run(p, &err)) fail_msg("%s: %s", cases[ci].name, err.msg);
+            const struct synap_value *o = synap_plan_output(p, 0);
+            assert_int_equal(o->dtype, SYNAP_DTYPE_INT8);
+            assert_memory_equal(o->dims, cases[ci].dims, sizeof cases[ci].dims);
+            const int8_t *y = o->data, *w = want.data;
+            for (int64_t k = 0; k < synap_value_nelem(o); k++)
+                if (y[k] != w[k])
+                    fail_msg("%s: y[%lld] = %d, expected %d", cases[ci].name, (long long)k, y[k],
+                             w[k]);
+            synap_plan_free(p);
+        }
+        synap_graph_free(g);
+        free(x.data);
+        free(want.data);
+    }
+    struct synap_err err = {0};
+    assert_null(
+        synap_tflite_import(SOURCE_DIR "/../data/tflite_lstm_int/q_cifg.tflite", NULL, &err));
+    assert_non_null(strstr(err.msg, "integer UNIDIRECTIONAL_SEQUENCE_LSTM with CIFG (inputs 1 "
+                                    "and 5 omitted) is not supported"));
+}
+
+/* Runs a model once on `in` (bytes of input 0, of its size) with nthreads;
+ * copies output 0 to out (at most cap bytes) and returns its byte size. */
+static size_t run_once(struct synap_graph *g, const void *in, int nthreads, void *out, size_t cap)
+{
+    struct synap_err err = {0};
+    struct synap_plan_opts po = {.nthreads = nthreads};
+    struct synap_plan *p = synap_plan_new(g, &po, &err);
+    if (!p) fail_msg("%s", err.msg);
+    struct synap_value *iv = synap_plan_input(p, 0);
+    memcpy(iv->data, in, (size_t)synap_value_nelem(iv) * synap_dtype_size(iv->dtype));
+    if (synap_plan_run(p, &err)) fail_msg("%s", err.msg);
+    const struct synap_value *o = synap_plan_output(p, 0);
+    size_t n = (size_t)synap_value_nelem(o) * synap_dtype_size(o->dtype);
+    assert_true(n <= cap);
+    memcpy(out, o->data, n);
+    synap_plan_free(p);
+    return n;
+}
+
+/* The four shared integer LSTM models import (one TFLiteLSTMInt per LSTM)
+ * and give the same bytes with 1 and 2 threads on a fixed pseudo-random
+ * input, and the MNIST one classifies the ten upstream samples
+ * (testvectors/mnist_lstm/sampleN.png, pixels / 255, rows as time steps)
+ * as the float model tflm_trained_lstm does, with every probability within
+ * 4/256 of the float one (measured: at most 3/256, on sample3; every class
+ * right). */
+static void test_lstm_int_models(void **state)
+{
+    (void)state;
+    NEED_SHARED();
+    static const struct {
+        const char *rel;
+        size_t nlstm;
+    } models[] = {{"keras_lstm_mnist_ptq/keras_lstm_mnist_ptq.tflite", 1},
+                  {"tflm_dtln_noise_suppression/dtln_noise_suppression.tflite", 2},
+                  {"tflm_micro_speech_lstm/micro_speech_lstm.tflite", 1},
+                  {"tflm_trained_lstm_int8/trained_lstm_int8.tflite", 1}};
+    static uint8_t in[1 << 16], out[2][4096];
+    for (size_t mi = 0; mi < sizeof models / sizeof *models; mi++) {
+        struct synap_err err = {0};
+        struct synap_graph *g = synap_tflite_import(model(models[mi].rel), NULL, &err);
+        if (!g) fail_msg("%s: %s", models[mi].rel, err.msg);
+        size_t n = 0;
+        for (size_t i = 0; i < g->nnodes; i++)
+            n += g->nodes[i].op == SYNAP_OP_TFLITE_LSTM_INT;
+        assert_int_equal(n, models[mi].nlstm);
+        uint32_t r = 12345;
+        for (size_t k = 0; k < sizeof in; k++)
+            in[k] = (uint8_t)((r = r * 1103515245u + 12345u) >> 16);
+        size_t n1 = run_once(g, in, 1, out[0], sizeof out[0]);
+        size_t n2 = run_once(g, in, 2, out[1], sizeof out[1]);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(out[0], out[1], n1);
+        synap_graph_free(g);
+    }
+    struct synap_err err = {0};
+    struct synap_graph *gq =
+        synap_tflite_import(model("tflm_trained_lstm_int8/trained_lstm_int8.tflite"), NULL, &err);
+    struct synap_graph *gf =
+        synap_tflite_import(model("tflm_trained_lstm/trained_lstm.tflite"), NULL, &err);
+    if (!gq || !gf) fail_msg("%s", err.msg);
+    int maxd = 0;
+    for (int digit = 0; digit < 10; digit++) {
+        char path[8400];
+        snprintf(path, sizeof path, "%s/images/testvectors/mnist_lstm/sample%d.png", shared, digit);
+        struct synap_image img = {0};
+        if (synap_image_read_png(path, &img, &err)) fail_msg("%s", err.msg);
+        assert_true(img.width == 28 && img.height == 28 && img.channels == 1);
+        int8_t xq[784];
+        float xf[784], pf[10];
+        int8_t pq[10];
+        for (int k = 0; k < 784; k++) {
+            xq[k] = (int8_t)(img.pixels[k] - 128); /* scale 1/255, zero point -128 */
+            xf[k] = (float)img.pixels[k] / 255.0f;
+        }
+        synap_image_free(&img);
+        assert_int_equal(run_once(gq, xq, 1, pq, sizeof pq), 10);
+        assert_int_equal(run_once(gf, xf, 1, pf, sizeof pf), 10 * sizeof(float));
+        int aq = 0, af = 0;
+        for (int k = 1; k < 10; k++) {
+            if (pq[k] > pq[aq]) aq = k;
+            if (pf[k] > pf[af]) af = k;
+        }
+        for (int k = 0; k < 10; k++) {
+            int d = abs((pq[k] + 128) - (int)lrintf(pf[k] * 256.0f));
+            if (d > maxd) maxd = d;
+        }
+        print_message("mnist_lstm sample%d: int8 class %d (p %.3f), float class %d (p %.3f)\n",
+                      digit, aq, (pq[aq] + 128) / 256.0, af, (double)pf[af]);
+        assert_int_equal(aq, af);
+        assert_int_equal(af, digit);
+    }
+    print_message("mnist_lstm: max |int8 - float| probability %d/256\n", maxd);
+    assert_true(maxd <= 4);
+    synap_graph_free(gq);
+    synap_graph_free(gf);
+}
+
 /* UltraFace RFB-320 as TFLite (NHWC) against onnxruntime on the ONNX export
  * of the same network (NCHW input, the shared ONNX case). */
 static void test_ultraface_vs_onnx(void **state)
@@ -882,7 +1042,8 @@ int main(void)
         cmocka_unit_test(test_unreferenced_models), cmocka_unit_test(test_truncated_every_length),
         cmocka_unit_test(test_models_run),          cmocka_unit_test(test_ultraface_vs_onnx),
         cmocka_unit_test(test_lstm_float),          cmocka_unit_test(test_svdf),
-        cmocka_unit_test(test_svdf_models),
+        cmocka_unit_test(test_svdf_models),         cmocka_unit_test(test_lstm_int),
+        cmocka_unit_test(test_lstm_int_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
