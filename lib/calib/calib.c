@@ -752,21 +752,22 @@ static int run_pass(struct shared *sh, struct worker *ws, size_t nw)
     return sh->err_sample == SIZE_MAX ? 0 : -1;
 }
 
-int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *o,
-                    const struct synap_calib_dataset *ds, struct synap_calib_stats *out,
-                    struct synap_err *err)
+/* The parts of a calibration run every pass shares: the inputs with their
+ * defaults, no tensor tracked yet (slot_of all -1), the lock. Errors of the
+ * data set's shape are checked first. */
+static int shared_init(struct shared *sh, const struct synap_graph *g,
+                       const struct synap_calib_opts *o, const struct synap_calib_dataset *ds,
+                       struct synap_err *err)
 {
-    memset(out, 0, sizeof *out);
+    memset(sh, 0, sizeof *sh);
     if (ds->ninputs != g->ninputs)
         return synap_errf(err, "dataset for %zu inputs, the model has %zu", ds->ninputs,
                           g->ninputs);
     if (!ds->nsamples) return synap_errf(err, "dataset: no samples");
-    struct shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.g = g;
-    sh.o = o;
-    sh.ds = ds;
-    sh.err_sample = SIZE_MAX;
+    sh->g = g;
+    sh->o = o;
+    sh->ds = ds;
+    sh->err_sample = SIZE_MAX;
     struct synap_calib_input *ins = synap_xcalloc(g->ninputs ? g->ninputs : 1, sizeof *ins);
     for (size_t i = 0; i < g->ninputs; i++) {
         if (i < o->ninputs)
@@ -774,9 +775,70 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
         else
             input_defaults(&ins[i]);
     }
-    sh.inputs = ins;
+    sh->inputs = ins;
+    sh->slot_of = synap_xmalloc((g->ntensors ? g->ntensors : 1) * sizeof *sh->slot_of);
+    for (size_t t = 0; t < g->ntensors; t++)
+        sh->slot_of[t] = -1;
+    pthread_mutex_init(&sh->mu, NULL);
+    pthread_cond_init(&sh->cv, NULL);
+    return 0;
+}
+
+/* Once the tracked slots are known: the window and one worker (with its
+ * own interpreter plan) per thread, at most one per sample. *ws and *nw
+ * (the workers made) are set even on failure, for shared_free. */
+static int workers_new(struct shared *sh, struct worker **ws, size_t *nw, struct synap_err *err)
+{
+    int nthreads = sh->o->nthreads > 0 ? sh->o->nthreads : synap_default_threads();
+    if (nthreads < 1) nthreads = 1;
+    size_t n = (size_t)nthreads < sh->ds->nsamples ? (size_t)nthreads : sh->ds->nsamples;
+    sh->window = 2 * n;
+    sh->ring = synap_xcalloc(sh->window * (sh->ntrack ? sh->ntrack : 1), sizeof *sh->ring);
+    sh->ready = synap_xcalloc(sh->window, 1);
+    *ws = synap_xcalloc(n, sizeof **ws);
+    for (*nw = 0; *nw < n; (*nw)++) {
+        struct worker *w = &(*ws)[*nw];
+        w->sh = sh;
+        struct synap_plan_opts po = {.nthreads = 1, .observer = observer, .observer_ctx = w};
+        if (!(w->plan = synap_plan_new(sh->g, &po, err))) return -1;
+    }
+    return 0;
+}
+
+static void shared_free(struct shared *sh, struct worker *ws, size_t nw)
+{
+    for (size_t i = 0; ws && i < nw; i++) {
+        synap_plan_free(ws[i].plan);
+        free(ws[i].hist);
+        free(ws[i].hist_cnt);
+        free(ws[i].chan);
+    }
+    free(ws);
+    pthread_mutex_destroy(&sh->mu);
+    pthread_cond_destroy(&sh->cv);
+    free(sh->ring);
+    free(sh->ready);
+    free(sh->mn);
+    free(sh->mx);
+    free(sh->ma_mn);
+    free(sh->ma_mx);
+    free(sh->inv);
+    free(sh->cnt);
+    free(sh->seen);
+    free(sh->choff);
+    free(sh->slot_of);
+    free(sh->track);
+    free((void *)sh->inputs);
+}
+
+int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *o,
+                    const struct synap_calib_dataset *ds, struct synap_calib_stats *out,
+                    struct synap_err *err)
+{
+    memset(out, 0, sizeof *out);
+    struct shared sh;
+    if (shared_init(&sh, g, o, ds, err) < 0) return -1;
     /* tracked tensors: float, not constant, a graph input or a node output */
-    sh.slot_of = synap_xmalloc((g->ntensors ? g->ntensors : 1) * sizeof *sh.slot_of);
     unsigned char *live = synap_xcalloc(g->ntensors ? g->ntensors : 1, 1);
     for (size_t i = 0; i < g->ninputs; i++)
         live[g->inputs[i]] = 1;
@@ -786,7 +848,6 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
     sh.track = synap_xmalloc((g->ntensors ? g->ntensors : 1) * sizeof *sh.track);
     for (size_t t = 0; t < g->ntensors; t++) {
         const struct synap_tensor *tt = &g->tensors[t];
-        sh.slot_of[t] = -1;
         if (live[t] && !tt->data && synap_dtype_is_float(tt->dtype)) {
             sh.slot_of[t] = (int32_t)sh.ntrack;
             sh.track[sh.ntrack++] = (uint32_t)t;
@@ -802,21 +863,11 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
     sh.cnt = synap_xcalloc(K, sizeof *sh.cnt);
     sh.seen = synap_xcalloc(K, 1);
 
-    int nthreads = o->nthreads > 0 ? o->nthreads : synap_default_threads();
-    if (nthreads < 1) nthreads = 1;
-    size_t nw = (size_t)nthreads < ds->nsamples ? (size_t)nthreads : ds->nsamples;
-    sh.window = 2 * nw;
-    sh.ring = synap_xcalloc(sh.window * K, sizeof *sh.ring);
-    sh.ready = synap_xcalloc(sh.window, 1);
-    pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.cv, NULL);
-    struct worker *ws = synap_xcalloc(nw, sizeof *ws);
     int rc = -1;
+    size_t nw = 0;
+    struct worker *ws = NULL;
+    if (workers_new(&sh, &ws, &nw, err) < 0) goto out;
     for (size_t i = 0; i < nw; i++) {
-        ws[i].sh = &sh;
-        struct synap_plan_opts po = {.nthreads = 1, .observer = observer, .observer_ctx = &ws[i]};
-        ws[i].plan = synap_plan_new(g, &po, err);
-        if (!ws[i].plan) goto out;
         ws[i].hist = synap_xcalloc(K * SYNAP_CALIB_BINS, sizeof *ws[i].hist);
         ws[i].hist_cnt = synap_xcalloc(K, sizeof *ws[i].hist_cnt);
     }
@@ -867,26 +918,7 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < nw; i++) {
-        synap_plan_free(ws[i].plan);
-        free(ws[i].hist);
-        free(ws[i].hist_cnt);
-    }
-    free(ws);
-    pthread_mutex_destroy(&sh.mu);
-    pthread_cond_destroy(&sh.cv);
-    free(sh.ring);
-    free(sh.ready);
-    free(sh.mn);
-    free(sh.mx);
-    free(sh.ma_mn);
-    free(sh.ma_mx);
-    free(sh.inv);
-    free(sh.cnt);
-    free(sh.seen);
-    free(sh.slot_of);
-    free(sh.track);
-    free(ins);
+    shared_free(&sh, ws, nw);
     return rc;
 }
 
@@ -897,60 +929,27 @@ int synap_calib_channel_ranges(const struct synap_graph *g, const struct synap_c
     for (size_t k = 0; k < n; k++)
         absmax[k] = NULL;
     if (!n) return 0;
-    if (ds->ninputs != g->ninputs)
-        return synap_errf(err, "dataset for %zu inputs, the model has %zu", ds->ninputs,
-                          g->ninputs);
-    if (!ds->nsamples) return synap_errf(err, "dataset: no samples");
     struct shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.g = g;
-    sh.o = o;
-    sh.ds = ds;
-    sh.err_sample = SIZE_MAX;
+    if (shared_init(&sh, g, o, ds, err) < 0) return -1;
     sh.pass = 0;
-    struct synap_calib_input *ins = synap_xcalloc(g->ninputs ? g->ninputs : 1, sizeof *ins);
-    for (size_t i = 0; i < g->ninputs; i++) {
-        if (i < o->ninputs)
-            ins[i] = o->inputs[i];
-        else
-            input_defaults(&ins[i]);
-    }
-    sh.inputs = ins;
-    sh.slot_of = synap_xmalloc((g->ntensors ? g->ntensors : 1) * sizeof *sh.slot_of);
-    for (size_t t = 0; t < g->ntensors; t++)
-        sh.slot_of[t] = -1;
     sh.choff = synap_xcalloc(n + 1, sizeof *sh.choff);
     sh.ntrack = n;
     int rc = -1;
+    struct worker *ws = NULL;
+    size_t nw = 0;
     for (size_t k = 0; k < n; k++) {
         const struct synap_tensor *t = tensors[k] < g->ntensors ? &g->tensors[tensors[k]] : NULL;
         if (!t || t->data || t->rank < 2 || t->dims[1] < 1 || !synap_dtype_is_float(t->dtype)) {
             synap_errf(err, "channel ranges: tensor %u is not a float activation", tensors[k]);
-            free(sh.choff);
-            free(sh.slot_of);
-            free(ins);
-            return -1;
+            goto out;
         }
         sh.slot_of[tensors[k]] = (int32_t)k;
         sh.choff[k + 1] = sh.choff[k] + t->dims[1];
     }
     sh.nchan = (size_t)sh.choff[n];
-    int nthreads = o->nthreads > 0 ? o->nthreads : synap_default_threads();
-    if (nthreads < 1) nthreads = 1;
-    size_t nw = (size_t)nthreads < ds->nsamples ? (size_t)nthreads : ds->nsamples;
-    sh.window = 2 * nw;
-    sh.ring = synap_xcalloc(sh.window * n, sizeof *sh.ring);
-    sh.ready = synap_xcalloc(sh.window, 1);
-    pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.cv, NULL);
-    struct worker *ws = synap_xcalloc(nw, sizeof *ws);
-    for (size_t i = 0; i < nw; i++) {
-        ws[i].sh = &sh;
-        struct synap_plan_opts po = {.nthreads = 1, .observer = observer, .observer_ctx = &ws[i]};
-        ws[i].plan = synap_plan_new(g, &po, err);
-        if (!ws[i].plan) goto out;
+    if (workers_new(&sh, &ws, &nw, err) < 0) goto out;
+    for (size_t i = 0; i < nw; i++)
         ws[i].chan = synap_xcalloc(sh.nchan, sizeof *ws[i].chan);
-    }
     if (run_pass(&sh, ws, nw) < 0) {
         *err = sh.err;
         goto out;
@@ -965,18 +964,7 @@ int synap_calib_channel_ranges(const struct synap_graph *g, const struct synap_c
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < nw; i++) {
-        synap_plan_free(ws[i].plan);
-        free(ws[i].chan);
-    }
-    free(ws);
-    pthread_mutex_destroy(&sh.mu);
-    pthread_cond_destroy(&sh.cv);
-    free(sh.ring);
-    free(sh.ready);
-    free(sh.choff);
-    free(sh.slot_of);
-    free(ins);
+    shared_free(&sh, ws, nw);
     return rc;
 }
 
