@@ -340,6 +340,19 @@ static int key(struct rd *r, const char *want)
     return 0;
 }
 
+/* The key "name" and its string, copied NUL-terminated into a. */
+static int get_name(struct rd *r, struct synap_arena *a, const char **out)
+{
+    const char *name;
+    size_t len;
+    if (key(r, "name") < 0 || get_str(r, "name", &name, &len) < 0) return -1;
+    if (memchr(name, 0, len)) return bad(r, "name", "contains a NUL byte");
+    char *nm = synap_arena_alloc(a, len + 1); /* zeroed: terminated */
+    memcpy(nm, name, len);
+    *out = nm;
+    return 0;
+}
+
 static int read_tensor(struct rd *r, struct synap_calib_stats *s, size_t i)
 {
     struct synap_tensor_stats *t = &s->t[i];
@@ -361,13 +374,7 @@ static int read_tensor(struct rd *r, struct synap_calib_stats *s, size_t i)
     if (key(r, "ma_min") < 0 || get_f64(r, "ma_min", &t->ma_min) < 0) return -1;
     if (key(r, "max") < 0 || get_f64(r, "max", &t->max) < 0) return -1;
     if (key(r, "min") < 0 || get_f64(r, "min", &t->min) < 0) return -1;
-    const char *name;
-    size_t len;
-    if (key(r, "name") < 0 || get_str(r, "name", &name, &len) < 0) return -1;
-    if (memchr(name, 0, len)) return bad(r, "name", "contains a NUL byte");
-    char *nm = synap_arena_alloc(s->arena, len + 1);
-    memcpy(nm, name, len);
-    t->name = nm;
+    if (get_name(r, s->arena, &t->name) < 0) return -1;
     if (key(r, "tensor") < 0 || get_uint(r, "tensor", &u) < 0) return -1;
     if (u > UINT32_MAX - 1) return bad(r, "tensor", "index out of range");
     t->tensor = (uint32_t)u;
@@ -395,14 +402,7 @@ static int read_channels(struct rd *r, struct synap_calib_stats *s)
             if (get_f64(r, "absmax", &c->absmax[k]) < 0) return -1;
             if (c->absmax[k] < 0) return bad(r, "absmax", "negative");
         }
-        const char *name;
-        size_t len;
-        if (key(r, "name") < 0 || get_str(r, "name", &name, &len) < 0) return -1;
-        if (memchr(name, 0, len)) return bad(r, "name", "contains a NUL byte");
-        char *nm = synap_arena_alloc(s->arena, len + 1);
-        memcpy(nm, name, len);
-        nm[len] = 0;
-        c->name = nm;
+        if (get_name(r, s->arena, &c->name) < 0) return -1;
     }
     return 0;
 }

@@ -84,6 +84,17 @@ static int calibrate(struct synap_graph *g, const char *glob, int nthreads,
     return rc;
 }
 
+/* The k runs' serialized statistics are the same bytes; frees them. */
+static void same_bytes(uint8_t **b, const size_t *n, int k)
+{
+    for (int i = 1; i < k; i++) {
+        assert_int_equal(n[0], n[i]);
+        assert_memory_equal(b[0], b[i], n[0]);
+    }
+    for (int i = 0; i < k; i++)
+        free(b[i]);
+}
+
 static size_t bin(double x, double lo, double hi)
 {
     double b = floor((x - lo) * (SYNAP_CALIB_BINS / (hi - lo)));
@@ -163,12 +174,7 @@ static void test_threads_identical(void **state)
         assert_int_equal(synap_calib_stats_write(&s, &bytes[t - 1], &n[t - 1], &err), 0);
         synap_calib_stats_free(&s);
     }
-    assert_int_equal(n[0], n[1]);
-    assert_int_equal(n[0], n[2]);
-    assert_memory_equal(bytes[0], bytes[1], n[0]);
-    assert_memory_equal(bytes[0], bytes[2], n[0]);
-    for (int t = 0; t < 3; t++)
-        free(bytes[t]);
+    same_bytes(bytes, n, 3);
     synap_graph_free(g);
 }
 
@@ -416,10 +422,7 @@ static void test_random(void **state)
         assert_int_equal(synap_calib_stats_write(&s, &b[t], &n[t], &err), 0);
         synap_calib_stats_free(&s);
     }
-    assert_int_equal(n[0], n[1]);
-    assert_memory_equal(b[0], b[1], n[0]);
-    free(b[0]);
-    free(b[1]);
+    same_bytes(b, n, 2);
     synap_arena_free(a);
     synap_graph_free(g);
 }
@@ -525,12 +528,7 @@ static void test_channel_ranges(void **state)
         synap_arena_free(a);
         synap_graph_free(g);
     }
-    assert_int_equal(n[0], n[1]);
-    assert_int_equal(n[0], n[2]);
-    assert_memory_equal(bytes[0], bytes[1], n[0]);
-    assert_memory_equal(bytes[0], bytes[2], n[0]);
-    for (int t = 0; t < 3; t++)
-        free(bytes[t]);
+    same_bytes(bytes, n, 3);
 }
 
 int main(void)
