@@ -183,6 +183,16 @@ static void chain_scale(struct synap_graph *g, size_t ni, uint32_t x, int rank, 
     }
 }
 
+/* Whether the measured ranges of a pair's middle tensor count: conv a is
+ * depthwise (weights [co, 1, ...], group co) and feeds b directly (nmid 1;
+ * see the top). */
+static bool ranges_count(const struct synap_graph *g, const struct synap_node *a, size_t nmid)
+{
+    const struct synap_tensor *wt = &g->tensors[a->inputs[1]];
+    return nmid == 1 && wt->rank >= 2 && wt->dims[0] > 0 && wt->dims[1] == 1 &&
+           synap_attr_int(a, "group", 1) == wt->dims[0];
+}
+
 /* Equalizes conv a into conv b through the tensors mid[0..nmid-1] (a's
  * output, then each chain layer's; chain[k] reads mid[k]). Returns 1 when
  * done. */
@@ -227,9 +237,7 @@ static int equalize_pair(struct synap_graph *g, size_t ai, size_t bi, const uint
     int64_t pa = na / co, ob = tb->dims[0], pb = dw ? nb / ob : nb / (ob * co);
     double *s = synap_xmalloc((size_t)co * sizeof *s);
     const double *ra = NULL; /* measured ranges of b's input channels */
-    /* the measured ranges count for a depthwise a feeding b directly only
-     * (see the top) */
-    if (synap_attr_int(a, "group", 1) != co || ta->dims[1] != 1 || nmid != 1) r = NULL;
+    if (!ranges_count(g, a, nmid)) r = NULL;
     for (size_t k = 0; r && k < r->n && !ra; k++)
         if (r->nch[k] == co && !strcmp(r->names[k], g->tensors[mid[nmid - 1]].name))
             ra = r->absmax[k];
@@ -353,11 +361,9 @@ static int walk(struct synap_graph *g, const struct synap_chan_ranges *r, uint32
         }
         if (next < 0) continue;
         if (probes) { /* the pairs whose middle tensor's ranges count */
-            const struct synap_node *a = &g->nodes[ai];
-            const struct synap_tensor *bt = &g->tensors[mid[0]], *wt = &g->tensors[a->inputs[1]];
-            if (nmid == 1 && bt->rank >= 2 && bt->dims[1] > 0 && wt->rank >= 2 &&
-                wt->dims[0] == bt->dims[1] && wt->dims[1] == 1 &&
-                synap_attr_int(a, "group", 1) == bt->dims[1])
+            const struct synap_tensor *bt = &g->tensors[mid[0]];
+            if (ranges_count(g, &g->nodes[ai], nmid) && bt->rank >= 2 &&
+                bt->dims[1] == g->tensors[g->nodes[ai].inputs[1]].dims[0])
                 probes[(*count)++] = mid[0];
             continue;
         }
