@@ -673,6 +673,14 @@ static int qconv_check(struct synap_kctx *c, const struct conv_shape *p)
     return 0;
 }
 
+/* The convolutions the TFLite runtime runs through its int8 GEMM (ruy),
+ * which rounds once (synap_q_mul_single, qmath.h): int8 input, one group,
+ * not transposed. */
+static int rounds_once(enum synap_dtype xt, const struct conv_shape *p)
+{
+    return xt == SYNAP_DTYPE_INT8 && p->group == 1 && !p->transpose;
+}
+
 static void qconv_planes_ref(void *arg, size_t begin, size_t end)
 {
     const struct qconv_args *a = arg;
@@ -682,7 +690,7 @@ static void qconv_planes_ref(void *arg, size_t begin, size_t end)
     struct synap_value *y = &c->out[0];
     int wide = x->dtype == SYNAP_DTYPE_INT16 || x->dtype == SYNAP_DTYPE_UINT16;
     int legacy = x->dtype == SYNAP_DTYPE_UINT8;
-    int single = x->dtype == SYNAP_DTYPE_INT8 && p->group == 1 && !p->transpose; /* qmath.h */
+    int single = rounds_once(x->dtype, p);
     int32_t zx = a->qx->zero_point[0], zy = a->qy->zero_point[0];
     int nsp = p->nsp;
     for (size_t pl = begin; pl < end; pl++) {
@@ -1112,6 +1120,19 @@ static void qf_prep_chan(void *arg, size_t begin, size_t end)
     }
 }
 
+/* The fields of f both fast paths (Conv, ConvTranspose) set alike. */
+static void qf_common(struct qf *f, const struct qconv_args *a)
+{
+    f->c = a->c;
+    f->p = a->p;
+    f->xt = a->c->in[0].dtype;
+    f->yt = a->c->out[0].dtype;
+    f->zx = a->qx->zero_point[0];
+    f->zy = a->qy->zero_point[0];
+    f->wide = f->xt == SYNAP_DTYPE_INT16 || f->xt == SYNAP_DTYPE_UINT16;
+    f->single = rounds_once(f->xt, a->p);
+}
+
 /* Runs the fast path; 0 when it does not apply (the caller runs the
  * reference). */
 static int qconv_fast(const struct qconv_args *a)
@@ -1124,14 +1145,7 @@ static int qconv_fast(const struct qconv_args *a)
     if (!c->scratch || c->scratch_nbytes < need) return 0;
     int32_t xlo, xhi;
     if (!synap_q_range(c->in[0].dtype, &xlo, &xhi)) return 0;
-    f.c = c;
-    f.p = p;
-    f.xt = c->in[0].dtype;
-    f.yt = c->out[0].dtype;
-    f.zx = a->qx->zero_point[0];
-    f.zy = a->qy->zero_point[0];
-    f.wide = f.xt == SYNAP_DTYPE_INT16 || f.xt == SYNAP_DTYPE_UINT16;
-    f.single = f.xt == SYNAP_DTYPE_INT8 && p->group == 1 && !p->transpose;
+    qf_common(&f, a);
     int64_t xmax = (int64_t)xhi - f.zx, xmin = (int64_t)f.zx - xlo;
     if (xmin > xmax) xmax = xmin;
     if (xmax > INT32_MAX) return 0;
@@ -1307,16 +1321,9 @@ static int qconvt_fast(const struct qconv_args *a)
     size_t need = qt_scratch(p, &t);
     if (!c->scratch || c->scratch_nbytes < need) return 0;
     struct qf *f = &t.f;
-    f->c = c;
-    f->p = p;
+    qf_common(f, a);
     f->H = t.H;
     f->W = t.W;
-    f->xt = c->in[0].dtype;
-    f->yt = c->out[0].dtype;
-    f->zx = a->qx->zero_point[0];
-    f->zy = a->qy->zero_point[0];
-    f->wide = f->xt == SYNAP_DTYPE_INT16 || f->xt == SYNAP_DTYPE_UINT16;
-    f->single = 0; /* TRANSPOSE_CONV rounds twice (qmath.h) */
     char *s = c->scratch;
     struct qf_chan *ch = (struct qf_chan *)s;
     s += qf_align((size_t)p->cout * sizeof *ch);
