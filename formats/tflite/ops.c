@@ -1466,6 +1466,31 @@ static int lstm_in(struct tfl_ctx *c, const struct tfl_op *op, size_t k, int ran
  * peepholes, projection or layer norm, tanh); the others, and int16
  * activations (16x8), fail naming what. Omitted states are zero (their
  * zero point), TFLite's first invocation, as for the float LSTM. */
+/* What neither LSTM translation takes: a projection layer, layer
+ * normalization, diagonal recurrent weights (what names the op). */
+static int lstm_unsupported(struct tfl_ctx *c, const struct tfl_op *op, const char *what)
+{
+    if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
+        return synap_errf(tfl_err(c), "%s with a projection layer (inputs 16-17) is not supported",
+                          what);
+    for (size_t k = 20; k < op->nin && k < 24; k++)
+        if (tfl_in_tensor(c, op, k))
+            return synap_errf(tfl_err(c),
+                              "%s with layer normalization (inputs 20-23) is not supported", what);
+    if (fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_DIAGONAL, 0))
+        return synap_errf(tfl_err(c), "%s with diagonal_recurrent_tensors is not supported", what);
+    return 0;
+}
+
+/* The cell_clip option (0: none), checked. */
+static int lstm_cell_clip(struct tfl_ctx *c, const struct tfl_op *op, const char *what, float *clip)
+{
+    *clip = opt_f32(c, op, TFL_LSTM_CELL_CLIP, 0.0f);
+    if (!(*clip >= 0) || *clip > 1e30f)
+        return synap_errf(tfl_err(c), "%s: cell_clip %g is not valid", what, (double)*clip);
+    return 0;
+}
+
 static int op_lstm_int(struct tfl_ctx *c, const struct tfl_op *op)
 {
     static const char *const what = "integer UNIDIRECTIONAL_SEQUENCE_LSTM";
@@ -1482,22 +1507,13 @@ static int op_lstm_int(struct tfl_ctx *c, const struct tfl_op *op)
                           what);
     if (tfl_in_tensor(c, op, 9) || tfl_in_tensor(c, op, 10) || tfl_in_tensor(c, op, 11))
         return synap_errf(tfl_err(c), "%s with peepholes (inputs 9-11) is not supported", what);
-    if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
-        return synap_errf(tfl_err(c), "%s with a projection layer (inputs 16-17) is not supported",
-                          what);
-    for (size_t k = 20; k < op->nin; k++)
-        if (tfl_in_tensor(c, op, k))
-            return synap_errf(tfl_err(c),
-                              "%s with layer normalization (inputs 20-23) is not supported", what);
-    if (fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_DIAGONAL, 0))
-        return synap_errf(tfl_err(c), "%s with diagonal_recurrent_tensors is not supported", what);
+    if (lstm_unsupported(c, op, what) < 0) return -1;
     int act = opt_i8(c, op, TFL_LSTM_ACT, TFL_ACT_TANH);
     if (act != TFL_ACT_TANH)
         return synap_errf(tfl_err(c), "%s with fused activation %d (not tanh) is not supported",
                           what, act);
-    float cell_clip = opt_f32(c, op, TFL_LSTM_CELL_CLIP, 0.0f);
-    if (!(cell_clip >= 0) || cell_clip > 1e30f)
-        return synap_errf(tfl_err(c), "%s: cell_clip %g is not valid", what, (double)cell_clip);
+    float cell_clip;
+    if (lstm_cell_clip(c, op, what, &cell_clip) < 0) return -1;
     int time_major = fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_TIME_MAJOR, 0) != 0;
     /* TFLite takes the hidden state's scale and zero point from intermediate
      * 4; the kernel takes the output state's (input 18): they must agree */
@@ -1523,6 +1539,18 @@ static int op_lstm_int(struct tfl_ctx *c, const struct tfl_op *op)
     return tfl_infer(c, nd);
 }
 
+/* The canonical LSTM node nd's attributes, then its shapes. */
+static int lstm_attrs(struct tfl_ctx *c, size_t nd, int64_t H, int64_t layout, int cifg,
+                      const char *const acts[3])
+{
+    struct synap_graph *g = tfl_graph(c);
+    synap_node_set_int(g, &g->nodes[nd], "hidden_size", H);
+    synap_node_set_int(g, &g->nodes[nd], "layout", layout);
+    synap_node_set_int(g, &g->nodes[nd], "input_forget", cifg);
+    synap_node_set_strings(g, &g->nodes[nd], "activations", acts, 3);
+    return tfl_infer(c, nd);
+}
+
 static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
 {
     const struct tfl_tensor *tx = tfl_in_tensor(c, op, 0), *ty = tfl_out_tensor(c, op, 0);
@@ -1530,20 +1558,8 @@ static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
     if (tx->dtype != SYNAP_DTYPE_FLOAT32 || ty->dtype != SYNAP_DTYPE_FLOAT32)
         return op_lstm_int(c, op);
     if (op->nin < 20) return synap_errf(tfl_err(c), "%zu inputs, expected 20 or 24", op->nin);
-    if (tfl_in_tensor(c, op, 16) || tfl_in_tensor(c, op, 17))
-        return synap_errf(tfl_err(c),
-                          "UNIDIRECTIONAL_SEQUENCE_LSTM with a projection layer (inputs 16-17) "
-                          "is not supported");
-    for (size_t k = 20; k < 24; k++)
-        if (tfl_in_tensor(c, op, k))
-            return synap_errf(tfl_err(c),
-                              "UNIDIRECTIONAL_SEQUENCE_LSTM with layer normalization (inputs "
-                              "20-23) is not supported");
-    if (fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_DIAGONAL, 0))
-        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM with "
-                                      "diagonal_recurrent_tensors is not supported");
+    if (lstm_unsupported(c, op, "UNIDIRECTIONAL_SEQUENCE_LSTM") < 0) return -1;
     int act = opt_i8(c, op, TFL_LSTM_ACT, TFL_ACT_TANH);
-    float cell_clip = opt_f32(c, op, TFL_LSTM_CELL_CLIP, 0.0f);
     int time_major = fb_u8(tfl_reader(c), &op->opts, TFL_LSTM_TIME_MAJOR, 0) != 0;
     const char *act_name = act == TFL_ACT_TANH   ? "Tanh"
                            : act == TFL_ACT_RELU ? "Relu"
@@ -1552,9 +1568,8 @@ static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
     if (!act_name)
         return synap_errf(
             tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: fused activation %d is not supported", act);
-    if (!(cell_clip >= 0) || cell_clip > 1e30f)
-        return synap_errf(tfl_err(c), "UNIDIRECTIONAL_SEQUENCE_LSTM: cell_clip %g is not valid",
-                          (double)cell_clip);
+    float cell_clip;
+    if (lstm_cell_clip(c, op, "UNIDIRECTIONAL_SEQUENCE_LSTM", &cell_clip) < 0) return -1;
 
     uint32_t x, out;
     if (tfl_input_req(c, op, 0, &x) < 0 || need_rank(c, x, 0, 3) < 0) return -1;
@@ -1646,12 +1661,7 @@ static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
     if (!unroll) {
         uint32_t ins[8] = {x, W, R, Bias, SYNAP_NONE, st[0], st[1], P}, y = tfl_temp(c, op, "Y");
         size_t nd = tfl_node(c, op, NULL, SYNAP_OP_LSTM, ins, 8, y);
-        struct synap_graph *g = tfl_graph(c);
-        synap_node_set_int(g, &g->nodes[nd], "hidden_size", H);
-        synap_node_set_int(g, &g->nodes[nd], "layout", layout);
-        synap_node_set_int(g, &g->nodes[nd], "input_forget", cifg);
-        synap_node_set_strings(g, &g->nodes[nd], "activations", acts, 3);
-        if (tfl_infer(c, nd) < 0) return -1;
+        if (lstm_attrs(c, nd, H, layout, cifg, acts) < 0) return -1;
         return lstm_reshape(c, op, "out", y, os, 3, out, &t);
     }
     if (act != TFL_ACT_TANH || peep || cell_clip < 8)
@@ -1678,12 +1688,7 @@ static int op_unidirectional_lstm(struct tfl_ctx *c, const struct tfl_op *op)
         uint32_t ins[8] = {steps[s], W, R, Bias, SYNAP_NONE, h, cs, P};
         uint32_t outs[3] = {tfl_temp(c, op, "Y"), tfl_temp(c, op, "Y_h"), tfl_temp(c, op, "Y_c")};
         nd = tfl_node_n(c, op, "step", SYNAP_OP_LSTM, ins, 8, outs, 3);
-        struct synap_graph *g = tfl_graph(c);
-        synap_node_set_int(g, &g->nodes[nd], "hidden_size", H);
-        synap_node_set_int(g, &g->nodes[nd], "layout", layout);
-        synap_node_set_int(g, &g->nodes[nd], "input_forget", cifg);
-        synap_node_set_strings(g, &g->nodes[nd], "activations", acts, 3);
-        if (tfl_infer(c, nd) < 0) return -1;
+        if (lstm_attrs(c, nd, H, layout, cifg, acts) < 0) return -1;
         hs[s] = h = outs[1];
         if (s + 1 < S) {
             uint32_t ci[3] = {outs[2], lo, hi};
