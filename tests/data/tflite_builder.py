@@ -35,6 +35,42 @@ def ovec(b, offs):
     return b.EndVector()
 
 
+def build_tensors(b, tensors, np_types):
+    """The tensor vector of a list of dicts name, shape, type (TensorType),
+    data (array or None: no buffer), scale and zp (None: not quantized; one
+    per-tensor value each), variable; np_types maps a type to its numpy
+    dtype. Returns (vector, datas): tensor k with data uses buffer k' + 1,
+    datas[k'] its bytes (finish_one_op's datas)."""
+    import numpy as np
+
+    datas, ts = [], []
+    for t in tensors:
+        buf = 0
+        if t.get("data") is not None:
+            datas.append(np.ascontiguousarray(t["data"], dtype=np_types[t["type"]]).tobytes())
+            buf = len(datas)
+        q = None
+        if t.get("scale") is not None:
+            sc = fvec(b, [t["scale"]])
+            zp = ivec(b, [t.get("zp", 0)], 8)
+            b.StartObject(7)
+            b.PrependUOffsetTRelativeSlot(2, sc, 0)
+            b.PrependUOffsetTRelativeSlot(3, zp, 0)
+            q = b.EndObject()
+        n = b.CreateString(t["name"])
+        s = ivec(b, list(t["shape"]))
+        b.StartObject(6)
+        b.PrependUOffsetTRelativeSlot(0, s, 0)
+        b.PrependInt8Slot(1, t["type"], 0)
+        b.PrependUint32Slot(2, buf, 0)
+        b.PrependUOffsetTRelativeSlot(3, n, 0)
+        if q is not None:
+            b.PrependUOffsetTRelativeSlot(4, q, 0)
+        b.PrependBoolSlot(5, bool(t.get("variable")), False)
+        ts.append(b.EndObject())
+    return ovec(b, ts), datas
+
+
 def finish_one_op(b, path, tensors, ins, outs, op_in, op_out, builtin, options=None,
                   options_type=0, datas=()):
     """Writes to path the model of one operator `builtin` (opcode 0) with

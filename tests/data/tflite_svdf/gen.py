@@ -42,7 +42,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from tflite_builder import finish_one_op, fvec, ivec, ovec  # noqa: E402
+from tflite_builder import build_tensors, finish_one_op, ivec  # noqa: E402
 from tflite_qmath import mbqm, quantize_multiplier, sat32  # noqa: E402
 F32, I32, I16, I8 = 0, 2, 7, 9
 NP = {F32: "<f4", I32: "<i4", I16: "<i2", I8: "i1"}
@@ -54,32 +54,7 @@ def write_model(path, tensors, op_inputs, rank, act):
     zp, variable; tensor 0 is the graph input x, tensor 1 the output y."""
     b = flatbuffers.Builder(4096)
 
-    datas, ts = [], []
-    for t in tensors:
-        buf = 0
-        if t.get("data") is not None:
-            datas.append(np.ascontiguousarray(t["data"], dtype=NP[t["type"]]).tobytes())
-            buf = len(datas)
-        q = None
-        if t.get("scale") is not None:
-            sc = fvec(b, [t["scale"]])
-            zp = ivec(b, [t.get("zp", 0)], 8)
-            b.StartObject(7)
-            b.PrependUOffsetTRelativeSlot(2, sc, 0)
-            b.PrependUOffsetTRelativeSlot(3, zp, 0)
-            q = b.EndObject()
-        n = b.CreateString(t["name"])
-        s = ivec(b, list(t["shape"]))
-        b.StartObject(6)
-        b.PrependUOffsetTRelativeSlot(0, s, 0)
-        b.PrependInt8Slot(1, t["type"], 0)
-        b.PrependUint32Slot(2, buf, 0)
-        b.PrependUOffsetTRelativeSlot(3, n, 0)
-        if q is not None:
-            b.PrependUOffsetTRelativeSlot(4, q, 0)
-        b.PrependBoolSlot(5, bool(t.get("variable")), False)
-        ts.append(b.EndObject())
-    tensors_v = ovec(b, ts)
+    tensors_v, datas = build_tensors(b, tensors, NP)
     ins = ivec(b, [0])
     outs = ivec(b, [1])
     op_in = ivec(b, op_inputs)
