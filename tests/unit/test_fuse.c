@@ -181,6 +181,30 @@ static void test_fuse_respects_uses_and_groups(void **state)
     synap_graph_free(g);
 }
 
+/* Sets x and y as the graph's one input and output and infers the shapes. */
+static void io_infer(struct synap_graph *g, uint32_t x, uint32_t y)
+{
+    g->outputs = synap_arena_alloc(g->arena, sizeof y);
+    g->outputs[0] = y;
+    g->noutputs = 1;
+    g->inputs = synap_arena_alloc(g->arena, sizeof x);
+    g->inputs[0] = x;
+    g->ninputs = 1;
+    struct synap_err err = {0};
+    assert_int_equal(synap_graph_infer(g, false, &err), 0);
+}
+
+/* A Conv y = x * w without bias: pads 1 on every side or none, group. */
+static void conv2(struct synap_graph *g, const char *name, uint32_t x, uint32_t w, uint32_t y,
+                  int pad, int64_t group)
+{
+    struct synap_node *n = synap_graph_add_node(g, name, SYNAP_OP_CONV, 2, 1);
+    n->inputs[0] = x, n->inputs[1] = w, n->outputs[0] = y;
+    int64_t pads[] = {pad, pad, pad, pad};
+    if (pad) synap_node_set_ints(g, n, "pads", pads, 4);
+    if (group != 1) synap_node_set_int(g, n, "group", group);
+}
+
 /* Equalization (lib/quant/equalize.c) on conv -> relu -> depthwise conv ->
  * conv: the function stays, the scaled tensors are renamed, and a second
  * pass changes nothing. */
@@ -204,20 +228,10 @@ static void test_equalize(void **state)
     n->inputs[0] = x, n->inputs[1] = w1, n->inputs[2] = b1, n->outputs[0] = c1;
     synap_node_set_ints(g, n, "pads", pads, 4);
     node2(g, "relu", SYNAP_OP_RELU, c1, SYNAP_NONE, r1);
-    n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
-    n->inputs[0] = r1, n->inputs[1] = wd, n->outputs[0] = d;
-    synap_node_set_ints(g, n, "pads", pads, 4);
-    synap_node_set_int(g, n, "group", 4);
-    n = synap_graph_add_node(g, "pw", SYNAP_OP_CONV, 2, 1);
-    n->inputs[0] = d, n->inputs[1] = w3, n->outputs[0] = y;
-    g->outputs = synap_arena_alloc(g->arena, sizeof y);
-    g->outputs[0] = y;
-    g->noutputs = 1;
-    g->inputs = synap_arena_alloc(g->arena, sizeof x);
-    g->inputs[0] = x;
-    g->ninputs = 1;
+    conv2(g, "dw", r1, wd, d, 1, 4);
+    conv2(g, "pw", d, w3, y, 0, 1);
+    io_infer(g, x, y);
     struct synap_err err = {0};
-    assert_int_equal(synap_graph_infer(g, false, &err), 0);
     float before[60], after[60];
     run(g, before, 60);
     size_t ne = 0;
@@ -261,11 +275,8 @@ static void test_equalize_chain(void **state)
             p[i] *= 20; /* one loud channel */
         uint32_t c1 = act(g, "c1"), bn = act(g, "bn"), m = act(g, "m"), a = act(g, "a"),
                  r = act(g, "r"), y = act(g, "y");
-        int64_t pads[] = {1, 1, 1, 1};
-        struct synap_node *n = synap_graph_add_node(g, "conv1", SYNAP_OP_CONV, 2, 1);
-        n->inputs[0] = x, n->inputs[1] = w1, n->outputs[0] = c1;
-        synap_node_set_ints(g, n, "pads", pads, 4);
-        n = synap_graph_add_node(g, "bn", SYNAP_OP_BATCH_NORMALIZATION, 5, 1);
+        conv2(g, "conv1", x, w1, c1, 1, 1);
+        struct synap_node *n = synap_graph_add_node(g, "bn", SYNAP_OP_BATCH_NORMALIZATION, 5, 1);
         n->inputs[0] = c1, n->inputs[1] = gm, n->inputs[2] = be, n->inputs[3] = mu;
         n->inputs[4] = va, n->outputs[0] = bn;
         node2(g, "mul", SYNAP_OP_MUL, k, bn, m); /* constant first */
@@ -274,18 +285,9 @@ static void test_equalize_chain(void **state)
         else
             node2(g, "add", SYNAP_OP_ADD, m, ad, a);
         node2(g, "relu", SYNAP_OP_RELU, a, SYNAP_NONE, r);
-        n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
-        n->inputs[0] = r, n->inputs[1] = wd, n->outputs[0] = y;
-        synap_node_set_ints(g, n, "pads", pads, 4);
-        synap_node_set_int(g, n, "group", 4);
-        g->outputs = synap_arena_alloc(g->arena, sizeof y);
-        g->outputs[0] = y;
-        g->noutputs = 1;
-        g->inputs = synap_arena_alloc(g->arena, sizeof x);
-        g->inputs[0] = x;
-        g->ninputs = 1;
+        conv2(g, "dw", r, wd, y, 1, 4);
+        io_infer(g, x, y);
         struct synap_err err = {0};
-        assert_int_equal(synap_graph_infer(g, false, &err), 0);
         float before[120], after[120];
         run(g, before, 120);
         size_t ne = 0;
@@ -324,24 +326,12 @@ static void test_equalize_ranges(void **state)
     memcpy(wd0, g->tensors[wd].data, sizeof wd0);
     memcpy(w20, g->tensors[w2].data, sizeof w20);
     uint32_t d = act(g, "d"), c = act(g, "c"), r = act(g, "r"), y = act(g, "y");
-    int64_t pads[] = {1, 1, 1, 1};
-    struct synap_node *n = synap_graph_add_node(g, "dw", SYNAP_OP_CONV, 2, 1);
-    n->inputs[0] = x, n->inputs[1] = wd, n->outputs[0] = d;
-    synap_node_set_ints(g, n, "pads", pads, 4);
-    synap_node_set_int(g, n, "group", 4);
-    n = synap_graph_add_node(g, "pw", SYNAP_OP_CONV, 2, 1);
-    n->inputs[0] = d, n->inputs[1] = w2, n->outputs[0] = c;
+    conv2(g, "dw", x, wd, d, 1, 4);
+    conv2(g, "pw", d, w2, c, 0, 1);
     node2(g, "relu", SYNAP_OP_RELU, c, SYNAP_NONE, r);
-    n = synap_graph_add_node(g, "pw2", SYNAP_OP_CONV, 2, 1);
-    n->inputs[0] = r, n->inputs[1] = w3, n->outputs[0] = y;
-    g->outputs = synap_arena_alloc(g->arena, sizeof y);
-    g->outputs[0] = y;
-    g->noutputs = 1;
-    g->inputs = synap_arena_alloc(g->arena, sizeof x);
-    g->inputs[0] = x;
-    g->ninputs = 1;
+    conv2(g, "pw2", r, w3, y, 0, 1);
+    io_infer(g, x, y);
     struct synap_err err = {0};
-    assert_int_equal(synap_graph_infer(g, false, &err), 0);
     size_t np = 0;
     uint32_t *probes = synap_quant_range_probes(g, &np, &err);
     assert_non_null(probes);
