@@ -89,7 +89,8 @@ static const struct synap_stage_flag flags[] = {
 static const struct synap_stage_desc desc = {
     .name = "calib",
     .summary = "run the data set through the float network and collect per-tensor statistics "
-               "for synap-quant; --threads N (or SYNAP_THREADS) sets the workers, default every "
+               "for synap-quant (and, first, the per-channel ranges of depthwise outputs that "
+               "equalization uses); --threads N (or SYNAP_THREADS) sets the workers, default every "
                "core, and never changes the result",
     .min_inputs = 1,
     .max_inputs = 1,
