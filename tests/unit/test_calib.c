@@ -246,6 +246,17 @@ static void test_file_format(void **state)
     assert_int_equal(r.ch[0].n, 3);
     assert_memory_equal(r.ch[0].absmax, am, sizeof am);
     synap_calib_stats_free(&r);
+    for (size_t k = 0; k < 80; k++) /* truncated inside "channels" too */
+        assert_int_equal(synap_calib_stats_read(buf, k, "x.stats", &r, &err), -1);
+    uint8_t *cb;
+    size_t cn;
+    synap_calib_channels_write(&s, &cb, &cn); /* the IR section's form */
+    assert_int_equal(synap_calib_channels_read(cb, cn, "q.ir", &r, &err), 0);
+    assert_memory_equal(r.ch[0].absmax, am, sizeof am);
+    synap_calib_stats_free(&r);
+    assert_int_equal(synap_calib_channels_read(cb, cn - 1, "q.ir", &r, &err), -1);
+    assert_non_null(strstr(err.msg, "q.ir: calibration statistics: "));
+    free(cb);
     s.ch = NULL;
     s.nchannels = 0;
     free(buf);
