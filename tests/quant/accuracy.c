@@ -30,6 +30,14 @@
  *   --check-threads MODEL  rerun MODEL (calibration, float, uint8) with one
  *                 thread and check that each output's SQNR is the same, bit
  *                 for bit
+ *   --dump DIR    also write DIR/MODEL.float.ir, DIR/MODEL.CONFIG.ir and the
+ *                 evaluation inputs DIR/MODEL.inK.npy, for synap-compare
+ *                 (development)
+ *   --oracle      calibrate each model on its evaluation inputs themselves
+ *                 instead of the calibration photos: ranges that fit the
+ *                 evaluation exactly, so a cell's figure is what min/max
+ *                 calibration can reach at best, whatever the data set
+ *                 (a diagnosis: the thresholds are not checked)
  *   --quick       less work, for sanitizer builds (meson passes it when
  *                 b_sanitize is set): the heavy models (PP-OCR det and
  *                 UltraFace, whose quantized runs dominate the cost) run
@@ -62,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "calib/calib.h"
 #include "onnx/onnx.h"
@@ -151,6 +160,7 @@ struct model {
     enum kind kind;
     int heavy;                 /* --quick runs only uint8 and int16_dfp */
     const char *const *photos; /* evaluation photos; NULL: all of eval_photos */
+    int rot180;                /* also evaluate each extra input turned by 180 degrees */
 };
 
 /* PP-OCR det runs at 128x256 (its quantized run is the slowest part of this
@@ -160,6 +170,13 @@ static const char *const det_extra[] = {"ref/board_topleft_2x/input_0.npy", NULL
 /* and on 4 of the evaluation photos only, 22.jpg (a text banner) among them */
 static const char *const det_photos[] = {"ultraface/1.jpg", "ultraface/13.jpg", "ultraface/22.jpg",
                                          "skimage/astronaut.png", NULL};
+/* PP-OCR cls is a text-line orientation classifier (0 or 180 degrees): on
+ * the face photos its output hovers near 0.5, where any error moves the
+ * answer (uint8: 10-16 dB per photo, 45-49 dB per text crop). The row
+ * ppocr_mobile_v2_cls_text measures it where it does its job: the text
+ * crops of the shared cases in both turns (the two classes): board.jpg's
+ * crop (both turns are in the case) and ultraface/22.jpg's, turned here. */
+static const char *const no_photos[] = {NULL};
 static const char *const cls_extra[] = {"ref/board_2crops/input_0.npy",
                                         "ref/ultraface_22/input_0.npy", NULL};
 
@@ -170,16 +187,19 @@ static const char *const cls_extra[] = {"ref/board_2crops/input_0.npy",
 static const struct model models[] = {
     {"blazeface_front_128", "blazeface_front_128/face_detection_front_128x128_barracuda.onnx",
      NULL, 0, {0}, {127.5}, 1, 127.5, 0, 1, "StatefulPartitionedCall/functional_1/re_lu_10/Relu",
-     NULL, KIND_IMAGE, 0, NULL},
+     NULL, KIND_IMAGE, 0, NULL, 0},
     {"ppocr_v4_det", "ppocr_v4_det/ch_PP-OCRv4_det_infer.onnx", "x", 4, {1, 3, 128, 256},
      {123.675, 116.28, 103.53}, 3, 57.63, 1, 1, "p2o.Add.214", det_extra, KIND_IMAGE, 1,
-     det_photos},
+     det_photos, 0},
     {"ppocr_mobile_v2_cls", "ppocr_mobile_v2_cls/ch_ppocr_mobile_v2.0_cls_infer.onnx", "x", 4,
-     {1, 3, 48, 192}, {127.5}, 1, 127.5, 1, 1, "p2o.Add.54", cls_extra, KIND_IMAGE, 0, NULL},
+     {1, 3, 48, 192}, {127.5}, 1, 127.5, 1, 1, "p2o.Add.54", cls_extra, KIND_IMAGE, 0, NULL, 0},
+    {"ppocr_mobile_v2_cls_text", "ppocr_mobile_v2_cls/ch_ppocr_mobile_v2.0_cls_infer.onnx", "x", 4,
+     {1, 3, 48, 192}, {127.5}, 1, 127.5, 1, 1, "p2o.Add.54", cls_extra, KIND_IMAGE, 0, no_photos,
+     1},
     {"ultraface_slim320", "ultraface_slim320/version-slim-320.onnx", NULL, 0, {0}, {127}, 1, 128,
-     0, 0, "315", NULL, KIND_IMAGE, 1, NULL},
+     0, 0, "315", NULL, KIND_IMAGE, 1, NULL, 0},
     {"digits", "digits.onnx", NULL, 0, {0}, {0}, 0, 1, 0, 1, "/conv3/Conv", NULL, KIND_DIGITS, 0,
-     NULL},
+     NULL, 0},
 };
 /* clang-format on */
 #define NMODELS (sizeof models / sizeof *models)
@@ -210,6 +230,8 @@ struct args {
     const char *only_models, *only_configs;
     int suggest, quick;
     const char *check_threads; /* model to rerun with one thread */
+    const char *dump;          /* directory for the IRs and inputs (--dump) */
+    int oracle;                /* calibrate on the evaluation inputs (--oracle) */
 };
 
 /* One evaluation input and the float outputs for it. */
@@ -352,6 +374,27 @@ static void add_sample(struct sample **s, size_t *n, const char *label, const fl
     memcpy(x->in, data, (size_t)nelem * sizeof(float));
 }
 
+/* Adds the NCHW input x turned by 180 degrees (each plane reversed), unless
+ * that is already an input (board_2crops holds both turns of its crop). */
+static void add_rot180(struct sample **s, size_t *n, const char *label, const float *x,
+                       const struct synap_tensor *t)
+{
+    int64_t ne = synap_shape_nelem(t->rank, t->dims), hw = t->dims[2] * t->dims[3];
+    float *r = synap_xaligned((size_t)ne * sizeof(float));
+    for (int64_t c = 0; c < ne / hw; c++)
+        for (int64_t k = 0; k < hw; k++)
+            r[c * hw + k] = x[c * hw + hw - 1 - k];
+    for (size_t i = 0; i < *n; i++)
+        if (!memcmp((*s)[i].in, r, (size_t)ne * sizeof(float))) {
+            free(r);
+            return;
+        }
+    char l[300];
+    snprintf(l, sizeof l, "%s turned 180", label);
+    add_sample(s, n, l, r, ne);
+    free(r);
+}
+
 /* The evaluation inputs of an image model: the photos through
  * synap_calib_load, then the extra .npy files (a batch is split into its
  * items). */
@@ -382,7 +425,10 @@ static int image_samples(const char *shared, const struct model *m, const struct
         free(p);
     }
     char *mdir = path_join(shared, "models/onnx");
-    char *dir = path_join(mdir, m->id);
+    char *dir = path_join(mdir, m->file);
+    char *slash = strrchr(dir, '/');
+    *slash = 0; /* the model's folder */
+    size_t first_extra = *n;
     for (const char *const *e = m->extra; e && *e && !rc; e++) {
         char *p = path_join(dir, *e);
         struct synap_value x = {0};
@@ -422,6 +468,11 @@ static int image_samples(const char *shared, const struct model *m, const struct
         }
         free(x.data);
         free(p);
+    }
+    for (size_t i = first_extra, end = *n; m->rot180 && !rc && i < end; i++) {
+        char *label = synap_xstrdup((*s)[i].label);
+        add_rot180(s, n, label, (*s)[i].in, t); /* may move *s */
+        free(label);
     }
     free(dir);
     free(mdir);
@@ -686,6 +737,28 @@ static void check_faces(const struct synap_graph *fg, float ***fo, float ***qo, 
 
 /* ---- one model ------------------------------------------------------------------- */
 
+/* The evaluation inputs as DIR/ID.inK.npy (--dump, --oracle); with paths,
+ * (*paths)[k] gets each file's malloc'd path. -1 on a write error. */
+static int write_inputs(const char *dir, const char *id, const struct synap_graph *fg,
+                        const struct sample *s, size_t ns, char ***paths)
+{
+    struct synap_err err = {0};
+    char p[4096];
+    const struct synap_tensor *t = &fg->tensors[fg->inputs[0]];
+    if (paths) *paths = synap_xcalloc(ns ? ns : 1, sizeof **paths);
+    for (size_t k = 0; k < ns; k++) {
+        struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = t->rank, .data = s[k].in};
+        memcpy(v.dims, t->dims, sizeof v.dims);
+        snprintf(p, sizeof p, "%s/%s.in%zu.npy", dir, id, k);
+        if (synap_npy_write(p, &v, &err)) {
+            fail("%s", err.msg);
+            return -1;
+        }
+        if (paths) (*paths)[k] = synap_xstrdup(p);
+    }
+    return 0;
+}
+
 static int is_dir(const char *p)
 {
     struct stat st;
@@ -717,7 +790,9 @@ static void run_model(const struct args *A, size_t mi)
     const char *files[NCALIB > 32 ? NCALIB : 32] = {0};
     size_t nfiles = 0;
     char *path;
+    char **oracle_files = NULL, *oracle_dir = NULL;
     double t0 = synap_now_ms();
+    int rc;
 
     if (m->kind == KIND_DIGITS) {
         path = synap_xmalloc(strlen(A->digits_model) + 1);
@@ -739,6 +814,20 @@ static void run_model(const struct args *A, size_t mi)
         goto out;
     }
 
+    /* evaluation set and float outputs */
+    rc = m->kind == KIND_DIGITS ? digit_samples(A->digits, fg, &s, &ns, &labels)
+                                    : image_samples(A->shared, m, fg, &s, &ns);
+    if (rc) {
+        fail("%s: evaluation inputs", m->id);
+        goto out;
+    }
+    if (A->dump) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s.float.ir", A->dump, m->id);
+        if (synap_ir_write(fg, p, &err)) fail("--dump: %s", err.msg);
+        write_inputs(A->dump, m->id, fg, s, ns, NULL);
+    }
+
     /* calibration */
     struct synap_calib_input cin = calib_input(m);
     if (m->kind == KIND_DIGITS) {
@@ -751,6 +840,17 @@ static void run_model(const struct args *A, size_t mi)
     }
     struct synap_calib_opts co = {.inputs = &cin, .ninputs = 1, .nthreads = A->nthreads};
     struct synap_calib_dataset ds = {.ninputs = 1, .nsamples = nfiles, .files = files};
+    if (A->oracle) {
+        /* --oracle: the evaluation inputs themselves are the data set */
+        char tmpl[] = "/tmp/synap-oracle-XXXXXX";
+        if (!mkdtemp(tmpl) || write_inputs(tmpl, m->id, fg, s, ns, &oracle_files)) {
+            fail("%s: --oracle: cannot write the inputs in %s", m->id, tmpl);
+            goto out;
+        }
+        oracle_dir = synap_xstrdup(tmpl);
+        ds.nsamples = ns;
+        ds.files = (const char **)oracle_files;
+    }
     /* as synap-calib: the statistics are of the prepared (equalized) graph
      * that synap_quantize quantizes; the reference stays the imported one */
     if (!(pg = synap_ir_read_mem(ir, irn, m->id, &err)) ||
@@ -760,13 +860,6 @@ static void run_model(const struct args *A, size_t mi)
     }
     double t_calib = synap_now_ms() - t0;
 
-    /* evaluation set and float outputs */
-    int rc = m->kind == KIND_DIGITS ? digit_samples(A->digits, fg, &s, &ns, &labels)
-                                    : image_samples(A->shared, m, fg, &s, &ns);
-    if (rc) {
-        fail("%s: evaluation inputs", m->id);
-        goto out;
-    }
     fo = synap_xcalloc(ns, sizeof *fo);
     if (run_all(fg, A->nthreads, s, ns, fo, &err)) {
         fail("%s: float run: %s", m->id, err.msg);
@@ -781,7 +874,8 @@ static void run_model(const struct args *A, size_t mi)
         if (fcorrect != 442)
             fail("digits: float held-out accuracy %d/%zu, expected 442/450", fcorrect, ns);
     }
-    printf("## %s: %zu calibration samples (%.0f ms), %zu evaluation inputs\n", m->id, nfiles,
+    printf("## %s: %zu calibration samples%s (%.0f ms), %zu evaluation inputs\n", m->id,
+           oracle_files ? ns : nfiles, oracle_files ? " (--oracle: the evaluation inputs)" : "",
            t_calib, ns);
 
     for (size_t ci = 0; ci < NCONFIGS; ci++) {
@@ -810,6 +904,11 @@ static void run_model(const struct args *A, size_t mi)
             fail("%s %s: %s", m->id, c->id, err.msg);
             cell->failed = 1;
             goto next;
+        }
+        if (A->dump) {
+            char d[4096];
+            snprintf(d, sizeof d, "%s/%s.%s.ir", A->dump, m->id, c->id);
+            if (synap_ir_write(qg, d, &err)) fail("--dump: %s", err.msg);
         }
         if (qg->noutputs != fg->noutputs) {
             fail("%s %s: %zu outputs, float has %zu", m->id, c->id, qg->noutputs, fg->noutputs);
@@ -841,7 +940,7 @@ static void run_model(const struct args *A, size_t mi)
         }
         printf("  %-10s worst %.2f dB, %zu conversion layers, %.0f ms\n", c->id, cell->db,
                qr.nconversions, synap_now_ms() - tc);
-        if (!strcmp(m->id, "blazeface_front_128") && !strcmp(c->id, "uint8"))
+        if (!strcmp(m->id, "blazeface_front_128") && !strcmp(c->id, "uint8") && !A->oracle)
             check_faces(fg, fo, qout, NEVAL_PHOTOS, s);
     next:
         free_outs(qout, ns, qg ? qg->noutputs : 0);
@@ -851,6 +950,13 @@ static void run_model(const struct args *A, size_t mi)
         fflush(stdout);
     }
 out:
+    for (size_t k = 0; oracle_files && k < ns; k++) {
+        if (oracle_files[k]) remove(oracle_files[k]);
+        free(oracle_files[k]);
+    }
+    free(oracle_files);
+    if (oracle_dir) rmdir(oracle_dir);
+    free(oracle_dir);
     if (fo) free_outs(fo, ns, fg->noutputs);
     for (size_t k = 0; k < ns; k++) {
         free(s[k].label);
@@ -918,7 +1024,7 @@ static void report(const struct args *A)
     for (size_t m = 0; m < NMODELS; m++)
         for (size_t c = 0; c < NCONFIGS; c++) {
             const struct cell *x = &cells[m][c];
-            if (!x->done || x->failed) continue;
+            if (!x->done || x->failed || A->oracle) continue;
             check_cell(models[m].id, configs[c].id, x->db, " dB");
             if (models[m].kind == KIND_DIGITS)
                 check_cell("digits-heldout", configs[c].id, x->correct, "");
@@ -976,7 +1082,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: accuracy --shared DIR --thresholds FILE --digits DIR --digits-model "
             "digits.onnx [--threads N] "
-            "[--models a,b] [--configs a,b] [--suggest] [--check-threads MODEL] [--quick]\n");
+            "[--models a,b] [--configs a,b] [--suggest] [--check-threads MODEL] [--quick] [--dump DIR] [--oracle]\n");
     return 2;
 }
 
@@ -991,6 +1097,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--quick")) {
             A.quick = 1;
+            continue;
+        }
+        if (!strcmp(a, "--oracle")) {
+            A.oracle = 1;
             continue;
         }
         if (!v) return usage();
@@ -1011,6 +1121,8 @@ int main(int argc, char **argv)
             A.nthreads = atoi(v);
         else if (!strcmp(a, "--check-threads"))
             A.check_threads = v;
+        else if (!strcmp(a, "--dump"))
+            A.dump = v;
         else
             return usage();
     }
