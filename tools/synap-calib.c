@@ -16,7 +16,7 @@ static struct {
     struct synap_calib_opts opts;
     struct synap_calib_dataset ds;
     int nthreads; /* --threads: not an option, so it stays out of the cache key */
-    int bar_shown;
+    int bar_open;
 } st;
 
 static int read_ir(struct synap_stage_ctx *c)
@@ -40,16 +40,16 @@ static int extra_files(struct synap_stage_ctx *c, const char ***paths, size_t *n
     return 0;
 }
 
-static void progress(void *ctx, size_t done, size_t total)
+/* One bar per pass, each ending its line when the pass is done. */
+static void progress(void *ctx, const char *pass, size_t done, size_t total)
 {
     (void)ctx;
     int width = 40, fill = (int)(done * (size_t)width / total);
-    fprintf(stderr, "\rsynap-calib: [%.*s%*s] %zu/%zu samples, pass %d/2", fill,
-            "########################################", width - fill, "",
-            done > total / 2 ? done - total / 2 : done, total / 2, done > total / 2 ? 2 : 1);
+    fprintf(stderr, "\rsynap-calib: [%.*s%*s] %zu/%zu samples, %s", fill,
+            "########################################", width - fill, "", done, total, pass);
+    st.bar_open = done != total;
     if (done == total) fputc('\n', stderr);
     fflush(stderr);
-    st.bar_shown = 1;
 }
 
 static int compute(struct synap_stage_ctx *c)
@@ -60,7 +60,7 @@ static int compute(struct synap_stage_ctx *c)
     double t0 = synap_now_ms();
     /* the graph synap-quant will quantize: equalized the same way */
     if (synap_calib_run_prepared(st.g, &st.opts, &st.ds, &s, c->err) < 0) {
-        if (st.bar_shown) fputc('\n', stderr);
+        if (st.bar_open) fputc('\n', stderr);
         return -1;
     }
     if (c->verbose)

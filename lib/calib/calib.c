@@ -545,7 +545,6 @@ struct shared {
     unsigned char *ready; /* window */
     size_t err_sample;    /* SIZE_MAX: no error */
     struct synap_err err;
-    size_t progress;
     /* pass 1 results, committed in sample order */
     double *mn, *mx, *ma_mn, *ma_mx;
     uint64_t *cnt;
@@ -701,9 +700,9 @@ static void commit(struct shared *sh)
         }
         sh->ready[slot] = 0;
         sh->committed++;
-        if (sh->pass == 0) continue; /* no progress report */
-        sh->progress++;
-        if (sh->o->progress) sh->o->progress(sh->o->progress_ctx, sh->progress, 2 * total);
+        static const char *const pass_name[] = {"depthwise channels", "ranges", "histograms"};
+        if (sh->o->progress)
+            sh->o->progress(sh->o->progress_ctx, pass_name[sh->pass], sh->committed, total);
     }
 }
 
@@ -879,7 +878,6 @@ int synap_calib_run(const struct synap_graph *g, const struct synap_calib_opts *
     for (size_t k = 0; k < sh.ntrack; k++)
         sh.inv[k] = sh.mx[k] > sh.mn[k] ? SYNAP_CALIB_BINS / (sh.mx[k] - sh.mn[k]) : 0;
     sh.pass = 2;
-    sh.progress = ds->nsamples;
     if (run_pass(&sh, ws, nw) < 0) {
         *err = sh.err;
         goto out;

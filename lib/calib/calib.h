@@ -68,9 +68,11 @@ struct synap_calib_opts {
     enum synap_calib_layout layout;
     /* run-time only (no effect on the result): */
     int nthreads; /* <= 0: synap_default_threads() */
-    /* called after each sample of each pass, with done counting both passes
-     * (total = 2 * nsamples); from any worker thread, serialized */
-    void (*progress)(void *ctx, size_t done, size_t total);
+    /* called after each sample of each pass: `pass` names it ("depthwise
+     * channels" - pass 0, only when the graph has depthwise -> conv pairs -,
+     * "ranges", "histograms"), done of total samples; from any worker
+     * thread, serialized */
+    void (*progress)(void *ctx, const char *pass, size_t done, size_t total);
     void *progress_ctx;
 };
 

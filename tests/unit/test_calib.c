@@ -483,6 +483,19 @@ static struct synap_graph *dwnet(void)
     return g;
 }
 
+/* Records the progress calls: "pass done/total" per call. */
+struct progress_log {
+    char text[4096];
+    size_t len;
+};
+
+static void log_progress(void *ctx, const char *pass, size_t done, size_t total)
+{
+    struct progress_log *l = ctx;
+    int k = snprintf(l->text + l->len, sizeof l->text - l->len, "%s %zu/%zu;", pass, done, total);
+    if (k > 0 && (size_t)k < sizeof l->text - l->len) l->len += (size_t)k;
+}
+
 static void test_channel_ranges(void **state)
 {
     (void)state;
@@ -515,8 +528,19 @@ static void test_channel_ranges(void **state)
         assert_int_equal(opts_from(json, a, &o, &err), 0);
         assert_int_equal(synap_calib_dataset_expand(&o, names, 1, a, &ds, &err), 0);
         o.nthreads = t;
+        struct progress_log log = {{0}, 0};
+        o.progress = log_progress;
+        o.progress_ctx = &log;
         struct synap_calib_stats s;
         assert_int_equal(synap_calib_run_prepared(g, &o, &ds, &s, &err), 0);
+        /* every pass reports each sample once, in order, pass 0 included */
+        assert_string_equal(log.text,
+                            "depthwise channels 1/7;depthwise channels 2/7;depthwise channels 3/7;"
+                            "depthwise channels 4/7;depthwise channels 5/7;depthwise channels 6/7;"
+                            "depthwise channels 7/7;ranges 1/7;ranges 2/7;ranges 3/7;ranges 4/7;"
+                            "ranges 5/7;ranges 6/7;ranges 7/7;histograms 1/7;histograms 2/7;"
+                            "histograms 3/7;histograms 4/7;histograms 5/7;histograms 6/7;"
+                            "histograms 7/7;");
         assert_int_equal(s.nchannels, 1);
         assert_string_equal(s.ch[0].name, "d");
         assert_int_equal(s.ch[0].n, 2);
