@@ -797,22 +797,6 @@ struct qf {
     const int32_t *cb;        /* column matrix of the call (K rows, ld stride) */
 };
 
-static inline int32_t qf_load(enum synap_dtype t, const void *p, int64_t i)
-{
-    switch (t) {
-    case SYNAP_DTYPE_UINT8:
-        return ((const uint8_t *)p)[i];
-    case SYNAP_DTYPE_INT8:
-        return ((const int8_t *)p)[i];
-    case SYNAP_DTYPE_UINT16:
-        return ((const uint16_t *)p)[i];
-    case SYNAP_DTYPE_INT16:
-        return ((const int16_t *)p)[i];
-    default:
-        return synap_q_load(t, p, i);
-    }
-}
-
 static int qf_type_ok(enum synap_dtype t)
 {
     return t == SYNAP_DTYPE_UINT8 || t == SYNAP_DTYPE_INT8 || t == SYNAP_DTYPE_UINT16 ||
@@ -870,7 +854,7 @@ static void qf_convert_x(void *arg, size_t begin, size_t end)
         }
         default:
             for (int64_t i = 0; i < sp; i++)
-                d[i] = qf_load(f->xt, x->data, base + i) - f->zx;
+                d[i] = synap_q_load(f->xt, x->data, base + i) - f->zx;
             break;
         }
     }
@@ -1108,7 +1092,7 @@ static void qf_prep_chan(void *arg, size_t begin, size_t end)
         int64_t sum = 0;
         int32_t *d = pr->f->wq + m * K;
         for (int64_t t = 0; t < K; t++) {
-            int64_t v = (int64_t)qf_load(w->dtype, w->data, m * K + t) - zw;
+            int64_t v = (int64_t)synap_q_load(w->dtype, w->data, m * K + t) - zw;
             if (v > INT32_MAX || v < -INT32_MAX) {
                 sum = -1;
                 break;
@@ -1248,7 +1232,7 @@ static void qt_prep_chan(void *arg, size_t begin, size_t end)
             int64_t ci = g * p->cg + ch;
             for (int64_t kp = 0; kp < p->k_sp; kp++) {
                 int64_t v =
-                    (int64_t)qf_load(w->dtype, w->data, (ci * p->mg + mo) * p->k_sp + kp) - zw;
+                    (int64_t)synap_q_load(w->dtype, w->data, (ci * p->mg + mo) * p->k_sp + kp) - zw;
                 if (v > INT32_MAX || v < -INT32_MAX) q->wabs = -1;
                 d[ch * p->k_sp + kp] = (int32_t)v;
             }

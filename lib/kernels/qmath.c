@@ -152,30 +152,6 @@ bool synap_q_range(enum synap_dtype t, int32_t *lo, int32_t *hi)
     }
 }
 
-int32_t synap_q_load(enum synap_dtype t, const void *p, int64_t i)
-{
-    switch (t) {
-    case SYNAP_DTYPE_INT8:
-        return ((const int8_t *)p)[i];
-    case SYNAP_DTYPE_UINT8:
-        return ((const uint8_t *)p)[i];
-    case SYNAP_DTYPE_INT16:
-        return ((const int16_t *)p)[i];
-    case SYNAP_DTYPE_UINT16:
-        return ((const uint16_t *)p)[i];
-    case SYNAP_DTYPE_INT32:
-        return ((const int32_t *)p)[i];
-    case SYNAP_DTYPE_UINT32: {
-        uint32_t v = ((const uint32_t *)p)[i];
-        return v > INT32_MAX ? INT32_MAX : (int32_t)v;
-    }
-    case SYNAP_DTYPE_INT64:
-        return synap_q_sat32(((const int64_t *)p)[i]);
-    default:
-        return 0;
-    }
-}
-
 void synap_q_store(enum synap_dtype t, void *p, int64_t i, int32_t v)
 {
     int32_t lo, hi;

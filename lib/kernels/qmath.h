@@ -103,8 +103,33 @@ const struct synap_quant *synap_q_in(const struct synap_kctx *c, size_t i);
 const struct synap_quant *synap_q_out(const struct synap_kctx *c, size_t j);
 /* Value range of an integer dtype; false when t is not an 8/16/32-bit int. */
 bool synap_q_range(enum synap_dtype t, int32_t *lo, int32_t *hi);
-/* Reads element i of an integer tensor as int32 (int64 saturates). */
-int32_t synap_q_load(enum synap_dtype t, const void *p, int64_t i);
+/* Reads element i of an integer tensor as int32 (uint32 and int64
+ * saturate; 0 for other dtypes). Inline: the integer kernels' inner loops
+ * call it. */
+static inline int32_t synap_q_load(enum synap_dtype t, const void *p, int64_t i)
+{
+    switch (t) {
+    case SYNAP_DTYPE_INT8:
+        return ((const int8_t *)p)[i];
+    case SYNAP_DTYPE_UINT8:
+        return ((const uint8_t *)p)[i];
+    case SYNAP_DTYPE_INT16:
+        return ((const int16_t *)p)[i];
+    case SYNAP_DTYPE_UINT16:
+        return ((const uint16_t *)p)[i];
+    case SYNAP_DTYPE_INT32:
+        return ((const int32_t *)p)[i];
+    case SYNAP_DTYPE_UINT32: {
+        uint32_t v = ((const uint32_t *)p)[i];
+        return v > INT32_MAX ? INT32_MAX : (int32_t)v;
+    }
+    case SYNAP_DTYPE_INT64:
+        return synap_q_sat32(((const int64_t *)p)[i]);
+    default:
+        return 0;
+    }
+}
+
 /* Stores v saturated to the dtype's range. */
 void synap_q_store(enum synap_dtype t, void *p, int64_t i, int32_t v);
 

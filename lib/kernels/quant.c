@@ -29,24 +29,6 @@ static int is_qtype(enum synap_dtype t)
            t == SYNAP_DTYPE_INT16;
 }
 
-static inline int32_t qload(enum synap_dtype t, const void *p, int64_t i)
-{
-    switch (t) {
-    case SYNAP_DTYPE_UINT8:
-        return ((const uint8_t *)p)[i];
-    case SYNAP_DTYPE_INT8:
-        return ((const int8_t *)p)[i];
-    case SYNAP_DTYPE_UINT16:
-        return ((const uint16_t *)p)[i];
-    case SYNAP_DTYPE_INT16:
-        return ((const int16_t *)p)[i];
-    case SYNAP_DTYPE_INT32:
-        return ((const int32_t *)p)[i];
-    default:
-        return 0;
-    }
-}
-
 static void qrange(enum synap_dtype t, float *lo, float *hi)
 {
     switch (t) {
@@ -157,7 +139,7 @@ static inline int32_t zp_at(const struct synap_kctx *c, size_t i, int64_t j)
 {
     if (!synap_has_input(c, i)) return 0;
     const struct synap_value *z = &c->in[i];
-    return qload(z->dtype, z->data, synap_value_nelem(z) == 1 ? 0 : j);
+    return synap_q_load(z->dtype, z->data, synap_value_nelem(z) == 1 ? 0 : j);
 }
 
 /* ---- QuantizeLinear / DequantizeLinear ---------------------------------- */
@@ -218,16 +200,16 @@ static int quantize_run(struct synap_kctx *c)
             int64_t base = (o * nch + ch) * inner;
             if (requant_input(c)) {
                 struct synap_quant qy = {.nparams = 1, .scale = &s, .zero_point = &zp, .axis = -1};
-                synap_q_requantize(x->dtype, (const char *)x->data + base * (int64_t)synap_dtype_size(x->dtype),
-                                   synap_q_in(c, 0), y->dtype,
-                                   (char *)y->data + base * (int64_t)synap_dtype_size(y->dtype), &qy,
-                                   inner);
+                synap_q_requantize(
+                    x->dtype, (const char *)x->data + base * (int64_t)synap_dtype_size(x->dtype),
+                    synap_q_in(c, 0), y->dtype,
+                    (char *)y->data + base * (int64_t)synap_dtype_size(y->dtype), &qy, inner);
             } else if (tfl) {
                 int32_t ilo = (int32_t)lo, ihi = (int32_t)hi;
                 for (int64_t i = 0; i < inner; i++)
-                    synap_q_store(y->dtype, y->data, base + i,
-                                  synap_q_quantize((float)synap_value_get_f64(x, base + i), s, zp,
-                                                   ilo, ihi));
+                    synap_q_store(
+                        y->dtype, y->data, base + i,
+                        synap_q_quantize((float)synap_value_get_f64(x, base + i), s, zp, ilo, ihi));
             } else if (x->dtype == SYNAP_DTYPE_FLOAT32) {
                 const float *xs = (const float *)x->data + base;
                 for (int64_t i = 0; i < inner; i++)
@@ -269,7 +251,7 @@ static int dequantize_run(struct synap_kctx *c)
             int64_t base = (o * nch + ch) * inner;
             for (int64_t i = 0; i < inner; i++) {
                 /* int32 inputs: the difference is formed in int64 so it cannot overflow. */
-                int64_t d = (int64_t)qload(x->dtype, x->data, base + i) - zp;
+                int64_t d = (int64_t)synap_q_load(x->dtype, x->data, base + i) - zp;
                 y[base + i] = (float)d * s;
             }
         }
@@ -409,8 +391,8 @@ static void mm_rows(void *arg, size_t begin, size_t end)
             int32_t bzp = zp_at(c, j->bzp, col);
             int32_t acc = 0;
             for (int64_t t = 0; t < g->k; t++) {
-                int32_t av = qload(j->a->dtype, j->a->data, abase + t) - azp;
-                int32_t bv = qload(j->b->dtype, j->b->data, bbase + t * g->n + col) - bzp;
+                int32_t av = synap_q_load(j->a->dtype, j->a->data, abase + t) - azp;
+                int32_t bv = synap_q_load(j->b->dtype, j->b->data, bbase + t * g->n + col) - bzp;
                 /* Wrapping int32 accumulation, done unsigned to stay defined. */
                 acc = (int32_t)((uint32_t)acc + (uint32_t)(av * bv));
             }
@@ -595,8 +577,8 @@ static void conv_planes(void *arg, size_t begin, size_t end)
                         xoff = xoff * g->in[d] + ic;
                     }
                     if (inside) {
-                        int32_t xv = qload(j->x->dtype, j->x->data, xbase + xoff) - xzp;
-                        int32_t wv = qload(j->w->dtype, j->w->data, wbase + kp) - wzp;
+                        int32_t xv = synap_q_load(j->x->dtype, j->x->data, xbase + xoff) - xzp;
+                        int32_t wv = synap_q_load(j->w->dtype, j->w->data, wbase + kp) - wzp;
                         acc = (int32_t)((uint32_t)acc + (uint32_t)(xv * wv));
                     }
                     for (int d = g->ns - 1; d >= 0 && ++kc[d] == g->k[d]; d--)
