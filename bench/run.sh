@@ -31,16 +31,9 @@ die() {
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$runs'"
 [[ $warmup =~ ^[0-9]+$ ]] || die "WARMUP must be a non-negative integer, got '$warmup'"
 [[ -d $shared/models/onnx ]] || die "no models in $shared/models/onnx (set SYNAP_SHARED)"
-command -v node >/dev/null || die "node not found (apt-get install nodejs npm)"
-
-# ONNX Runtime comes from npm, pinned in package.json. --ignore-scripts: the install script only fetches
-# optional GPU providers from outside the registry; the CPU binding ships inside the package.
-if ! (cd "$here" && node -e "require('onnxruntime-node')" 2>/dev/null); then
-  echo "installing onnxruntime-node into $here/node_modules ..." >&2
-  (cd "$here" && npm install --ignore-scripts --no-save --no-package-lock --no-audit --no-fund >&2) ||
-    die "npm install failed"
-  (cd "$here" && node -e "require('onnxruntime-node')") || die "onnxruntime-node installed but does not load"
-fi
+# shellcheck source=bench/ort.sh
+. "$here/ort.sh"
+ensure_ort "$here"
 
 synap_import=$build/tools/synap-import
 synap_run=$build/tools/synap-run
