@@ -18,6 +18,8 @@
 #include "onnx/onnx.h"
 #include "runtime/plan.h"
 
+#include "graph_harness.h"
+
 /* sha256 of the "codegen" section of test_net() on the stub target */
 #define GOLDEN_SECTION_SHA256 "93434f4926798267c07bcd28154377c31db354ba0c8a54f3f13007333a24e2e0"
 
@@ -42,25 +44,6 @@ static void stub_target(struct synap_target *t)
 }
 
 static uint32_t rng_state;
-static float rnd(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
-static uint32_t add_rand_const(struct synap_graph *g, const char *name, int rank,
-                               const int64_t *dims, float lo, float hi)
-{
-    int64_t n = synap_shape_nelem(rank, dims);
-    float *v = malloc((size_t)n * sizeof *v);
-    for (int64_t i = 0; i < n; i++)
-        v[i] = lo + (rnd() + 1.0f) * 0.5f * (hi - lo);
-    uint32_t t =
-        synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, rank, dims, v, (size_t)n * sizeof *v);
-    free(v);
-    return t;
-}
-
 static uint32_t act(struct synap_graph *g, const char *name)
 {
     return synap_graph_add_tensor(g, name, SYNAP_DTYPE_FLOAT32, 0, NULL);
@@ -76,19 +59,19 @@ static struct synap_graph *test_net(void)
     int64_t xs[] = {1, 4, 8, 8}, w1s[] = {6, 4, 3, 3}, c6[] = {6}, w2s[] = {6, 2, 2, 2}, c4[] = {4},
             wgs[] = {10, 96}, c10[] = {10};
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-    uint32_t w1 = add_rand_const(g, "w1", 4, w1s, -0.5f, 0.5f);
-    uint32_t b1 = add_rand_const(g, "b1", 1, c6, -0.5f, 0.5f);
-    uint32_t s1 = add_rand_const(g, "bn1.scale", 1, c6, 0.5f, 1.5f);
-    uint32_t o1 = add_rand_const(g, "bn1.bias", 1, c6, -0.5f, 0.5f);
-    uint32_t m1 = add_rand_const(g, "bn1.mean", 1, c6, -0.2f, 0.2f);
-    uint32_t v1 = add_rand_const(g, "bn1.var", 1, c6, 0.5f, 2.0f);
-    uint32_t w2 = add_rand_const(g, "w2", 4, w2s, -0.5f, 0.5f);
-    uint32_t s2 = add_rand_const(g, "bn2.scale", 1, c4, 0.5f, 1.5f);
-    uint32_t o2 = add_rand_const(g, "bn2.bias", 1, c4, -0.5f, 0.5f);
-    uint32_t m2 = add_rand_const(g, "bn2.mean", 1, c4, -0.2f, 0.2f);
-    uint32_t v2 = add_rand_const(g, "bn2.var", 1, c4, 0.5f, 2.0f);
-    uint32_t wg = add_rand_const(g, "wg", 2, wgs, -0.2f, 0.2f);
-    uint32_t bg = add_rand_const(g, "bg", 1, c10, -0.2f, 0.2f);
+    uint32_t w1 = gh_rand_const(g, &rng_state, "w1", 4, w1s, -0.5f, 0.5f);
+    uint32_t b1 = gh_rand_const(g, &rng_state, "b1", 1, c6, -0.5f, 0.5f);
+    uint32_t s1 = gh_rand_const(g, &rng_state, "bn1.scale", 1, c6, 0.5f, 1.5f);
+    uint32_t o1 = gh_rand_const(g, &rng_state, "bn1.bias", 1, c6, -0.5f, 0.5f);
+    uint32_t m1 = gh_rand_const(g, &rng_state, "bn1.mean", 1, c6, -0.2f, 0.2f);
+    uint32_t v1 = gh_rand_const(g, &rng_state, "bn1.var", 1, c6, 0.5f, 2.0f);
+    uint32_t w2 = gh_rand_const(g, &rng_state, "w2", 4, w2s, -0.5f, 0.5f);
+    uint32_t s2 = gh_rand_const(g, &rng_state, "bn2.scale", 1, c4, 0.5f, 1.5f);
+    uint32_t o2 = gh_rand_const(g, &rng_state, "bn2.bias", 1, c4, -0.5f, 0.5f);
+    uint32_t m2 = gh_rand_const(g, &rng_state, "bn2.mean", 1, c4, -0.2f, 0.2f);
+    uint32_t v2 = gh_rand_const(g, &rng_state, "bn2.var", 1, c4, 0.5f, 2.0f);
+    uint32_t wg = gh_rand_const(g, &rng_state, "wg", 2, wgs, -0.2f, 0.2f);
+    uint32_t bg = gh_rand_const(g, &rng_state, "bg", 1, c10, -0.2f, 0.2f);
     uint32_t c1 = act(g, "c1"), bn1 = act(g, "bn1"), r1 = act(g, "r1"), p1 = act(g, "p1"),
              ct = act(g, "ct"), bn2 = act(g, "bn2"), sg = act(g, "sg"), out0 = act(g, "out0"),
              f = act(g, "f"), gm = act(g, "gm"), gr = act(g, "gr"), out1 = act(g, "out1");
@@ -152,7 +135,7 @@ static uint8_t *run(const struct synap_graph *g, const int64_t *offsets, size_t 
         assert_int_equal(v->dtype, SYNAP_DTYPE_FLOAT32);
         int64_t n = synap_value_nelem(v);
         for (int64_t k = 0; k < n; k++)
-            ((float *)v->data)[k] = rnd();
+            ((float *)v->data)[k] = gh_rnd(&rng_state);
     }
     if (synap_plan_run(p, &err) < 0) fail_msg("run: %s", err.msg);
     size_t total = 0;
@@ -466,10 +449,12 @@ static void test_bias_add_then_bn(void **state)
     struct synap_graph *g = synap_graph_new();
     int64_t xs[] = {1, 3, 5, 5}, ws[] = {3, 4, 2, 2}, cb[] = {1, 4, 1, 1}, c4[] = {4};
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-    uint32_t w = add_rand_const(g, "w", 4, ws, -1, 1);
-    uint32_t bias = add_rand_const(g, "bias", 4, cb, -1, 1);
-    uint32_t s = add_rand_const(g, "s", 1, c4, 0.5f, 2), o = add_rand_const(g, "o", 1, c4, -1, 1),
-             m = add_rand_const(g, "m", 1, c4, -1, 1), v = add_rand_const(g, "v", 1, c4, 0.1f, 2);
+    uint32_t w = gh_rand_const(g, &rng_state, "w", 4, ws, -1, 1);
+    uint32_t bias = gh_rand_const(g, &rng_state, "bias", 4, cb, -1, 1);
+    uint32_t s = gh_rand_const(g, &rng_state, "s", 1, c4, 0.5f, 2),
+             o = gh_rand_const(g, &rng_state, "o", 1, c4, -1, 1),
+             m = gh_rand_const(g, &rng_state, "m", 1, c4, -1, 1),
+             v = gh_rand_const(g, &rng_state, "v", 1, c4, 0.1f, 2);
     uint32_t y = act(g, "y"), a = act(g, "a"), z = act(g, "z");
     struct synap_node *n = synap_graph_add_node(g, "up", SYNAP_OP_CONV_TRANSPOSE, 2, 1);
     n->inputs[0] = x, n->inputs[1] = w, n->outputs[0] = y;

@@ -16,6 +16,8 @@
 #include "kernels/kernel.h"
 #include "kernels/qmath.h"
 
+#include "graph_harness.h"
+
 /* Deterministic inputs in [-1, 1], exact in float32. */
 static void fill_val(float *v, int64_t n, int seed)
 {
@@ -1466,20 +1468,6 @@ static int64_t qrnd(int64_t lo, int64_t hi) /* uniform in [lo, hi] */
     return lo + (int64_t)(qrng % (uint64_t)(hi - lo + 1));
 }
 
-static void qset(struct synap_graph *g, uint32_t t, size_t n, const float *scale, const int32_t *zp)
-{
-    struct synap_quant *q = synap_arena_alloc(g->arena, sizeof *q);
-    memset(q, 0, sizeof *q);
-    q->scheme = n > 1 ? SYNAP_QSCHEME_PERCHANNEL_SYMMETRIC_AFFINE : SYNAP_QSCHEME_ASYMMETRIC_AFFINE;
-    q->nparams = n;
-    q->scale = synap_arena_alloc(g->arena, n * sizeof(float));
-    q->zero_point = synap_arena_alloc(g->arena, n * sizeof(int32_t));
-    memcpy(q->scale, scale, n * sizeof(float));
-    memcpy(q->zero_point, zp, n * sizeof(int32_t));
-    q->axis = n > 1 ? 0 : -1;
-    g->tensors[t].quant = q;
-}
-
 struct qcase {
     enum synap_dtype xt, wt, bt; /* bt UNDEFINED: no bias */
     int64_t n, cin, cout, group, h, w, kh, kw, sh, sw, dh, dw, pads[4];
@@ -1592,9 +1580,9 @@ static int64_t qcheck(const struct qcase *q, const char *what)
         ws[i] = q->sw0 * (1.0f + 0.125f * (float)i);
         wz[i] = q->nsc == 1 ? q->zw : 0;
     }
-    qset(g, tx, 1, &q->sx, &q->zx);
-    qset(g, tw, q->nsc, ws, wz);
-    qset(g, ty, 1, &q->sy, &q->zy);
+    gh_set_quant(g, tx, 1, &q->sx, &q->zx, -1);
+    gh_set_quant(g, tw, q->nsc, ws, wz, q->nsc > 1 ? 0 : -1);
+    gh_set_quant(g, ty, 1, &q->sy, &q->zy, -1);
     nd->inputs[0] = tx, nd->inputs[1] = tw, nd->inputs[2] = q->bt ? tb : SYNAP_NONE;
     nd->outputs[0] = ty;
     synap_node_set_int(g, nd, "group", q->group);
@@ -1679,10 +1667,10 @@ static void test_qconvt_fast_vs_ref(void **state)
             ws[k] = 0.01f * (1.0f + 0.25f * (float)k);
             wz[k] = perch ? 0 : 128;
         }
-        qset(g, tx, 1, &sx, &zx);
-        qset(g, tw, perch ? (size_t)cout : 1, ws, wz);
+        gh_set_quant(g, tx, 1, &sx, &zx, -1);
+        gh_set_quant(g, tw, perch ? (size_t)cout : 1, ws, wz, perch && cout > 1 ? 0 : -1);
         if (perch) g->tensors[tw].quant->axis = 1;
-        qset(g, ty, 1, &sy, &zy);
+        gh_set_quant(g, ty, 1, &sy, &zy, -1);
         struct synap_node *nd = synap_graph_add_node(g, "qct", SYNAP_OP_CONV_TRANSPOSE, 3, 1);
         nd->inputs[0] = tx, nd->inputs[1] = tw, nd->inputs[2] = bias ? tb : SYNAP_NONE;
         nd->outputs[0] = ty;

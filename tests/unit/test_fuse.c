@@ -16,26 +16,9 @@
 #include "quant/quant.h"
 #include "runtime/plan.h"
 
+#include "graph_harness.h"
+
 static uint32_t rng_state;
-static float rnd(void)
-{
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
-static uint32_t rconst(struct synap_graph *g, const char *name, int rank, const int64_t *dims,
-                       float lo, float hi)
-{
-    int64_t n = synap_shape_nelem(rank, dims);
-    float *v = malloc((size_t)n * sizeof *v);
-    for (int64_t i = 0; i < n; i++)
-        v[i] = lo + (rnd() + 1.0f) * 0.5f * (hi - lo);
-    uint32_t t =
-        synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, rank, dims, v, (size_t)n * sizeof *v);
-    free(v);
-    return t;
-}
-
 static uint32_t scalar(struct synap_graph *g, const char *name, float v)
 {
     return synap_graph_add_const(g, name, SYNAP_DTYPE_FLOAT32, 0, NULL, &v, sizeof v);
@@ -66,8 +49,10 @@ static struct synap_graph *net(bool extra_use)
     struct synap_graph *g = synap_graph_new();
     int64_t xs[] = {1, 3, 6, 5}, ws[] = {4, 3, 3, 3}, c4[] = {1, 4, 1, 1}, w2s[] = {2, 4, 1, 1};
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-    uint32_t w = rconst(g, "w", 4, ws, -1, 1), a = rconst(g, "a", 4, c4, 0.5f, 2),
-             b = rconst(g, "b", 4, c4, -1, 1), w2 = rconst(g, "w2", 4, w2s, -1, 1);
+    uint32_t w = gh_rand_const(g, &rng_state, "w", 4, ws, -1, 1),
+             a = gh_rand_const(g, &rng_state, "a", 4, c4, 0.5f, 2),
+             b = gh_rand_const(g, &rng_state, "b", 4, c4, -1, 1),
+             w2 = gh_rand_const(g, &rng_state, "w2", 4, w2s, -1, 1);
     uint32_t c = act(g, "c"), m = act(g, "m"), ab = act(g, "ab"), p3 = act(g, "p3"),
              cl = act(g, "cl"), mm = act(g, "mm"), hs = act(g, "hs"), sm = act(g, "sm"),
              af = act(g, "af"), y = act(g, "y"), hsig = act(g, "hsig"), out = act(g, "out");
@@ -112,7 +97,7 @@ static void run(const struct synap_graph *g, float *out, size_t n)
     float *x = v->data;
     rng_state = 99;
     for (size_t i = 0; i < 90; i++)
-        x[i] = 4 * rnd();
+        x[i] = 4 * gh_rnd(&rng_state);
     assert_int_equal(synap_plan_run(p, &err), 0);
     const struct synap_value *y = synap_plan_output(p, 0);
     assert_int_equal(synap_value_nelem(y), (int64_t)n);
@@ -216,8 +201,10 @@ static void test_equalize(void **state)
     int64_t xs[] = {1, 3, 6, 5}, w1s[] = {4, 3, 3, 3}, c4[] = {4}, wds[] = {4, 1, 3, 3},
             w3s[] = {2, 4, 1, 1};
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-    uint32_t w1 = rconst(g, "w1", 4, w1s, -1, 1), b1 = rconst(g, "b1", 1, c4, -1, 1),
-             wd = rconst(g, "wd", 4, wds, -0.05f, 0.05f), w3 = rconst(g, "w3", 4, w3s, -3, 3);
+    uint32_t w1 = gh_rand_const(g, &rng_state, "w1", 4, w1s, -1, 1),
+             b1 = gh_rand_const(g, &rng_state, "b1", 1, c4, -1, 1),
+             wd = gh_rand_const(g, &rng_state, "wd", 4, wds, -0.05f, 0.05f),
+             w3 = gh_rand_const(g, &rng_state, "w3", 4, w3s, -3, 3);
     /* one loud channel in conv1, one quiet one in the depthwise */
     float *p = (float *)g->tensors[w1].data;
     for (int k = 0; k < 27; k++)
@@ -266,10 +253,14 @@ static void test_equalize_chain(void **state)
         int64_t xs[] = {1, 3, 6, 5}, w1s[] = {4, 3, 3, 3}, c4[] = {4}, c141[] = {1, 4, 1, 1},
                 one[] = {1}, wds[] = {4, 1, 3, 3};
         uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-        uint32_t w1 = rconst(g, "w1", 4, w1s, -1, 1), wd = rconst(g, "wd", 4, wds, -0.05f, 0.05f);
-        uint32_t gm = rconst(g, "gamma", 1, c4, 0.5f, 2), be = rconst(g, "beta", 1, c4, -1, 1),
-                 mu = rconst(g, "mean", 1, c4, -1, 1), va = rconst(g, "var", 1, c4, 0.1f, 4),
-                 k = rconst(g, "k", 1, one, 1.5f, 2), ad = rconst(g, "add", 4, c141, -0.5f, 0.5f);
+        uint32_t w1 = gh_rand_const(g, &rng_state, "w1", 4, w1s, -1, 1),
+                 wd = gh_rand_const(g, &rng_state, "wd", 4, wds, -0.05f, 0.05f);
+        uint32_t gm = gh_rand_const(g, &rng_state, "gamma", 1, c4, 0.5f, 2),
+                 be = gh_rand_const(g, &rng_state, "beta", 1, c4, -1, 1),
+                 mu = gh_rand_const(g, &rng_state, "mean", 1, c4, -1, 1),
+                 va = gh_rand_const(g, &rng_state, "var", 1, c4, 0.1f, 4),
+                 k = gh_rand_const(g, &rng_state, "k", 1, one, 1.5f, 2),
+                 ad = gh_rand_const(g, &rng_state, "add", 4, c141, -0.5f, 0.5f);
         float *p = (float *)g->tensors[w1].data;
         for (int i = 0; i < 27; i++)
             p[i] *= 20; /* one loud channel */
@@ -320,8 +311,9 @@ static void test_equalize_ranges(void **state)
     struct synap_graph *g = synap_graph_new();
     int64_t xs[] = {1, 4, 6, 5}, wds[] = {4, 1, 3, 3}, w2s[] = {4, 4, 1, 1}, w3s[] = {3, 4, 1, 1};
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 4, xs);
-    uint32_t wd = rconst(g, "wd", 4, wds, -1, 1), w2 = rconst(g, "w2", 4, w2s, -2, 2),
-             w3 = rconst(g, "w3", 4, w3s, -1, 1);
+    uint32_t wd = gh_rand_const(g, &rng_state, "wd", 4, wds, -1, 1),
+             w2 = gh_rand_const(g, &rng_state, "w2", 4, w2s, -2, 2),
+             w3 = gh_rand_const(g, &rng_state, "w3", 4, w3s, -1, 1);
     float wd0[36], w20[16];
     memcpy(wd0, g->tensors[wd].data, sizeof wd0);
     memcpy(w20, g->tensors[w2].data, sizeof w20);

@@ -26,6 +26,8 @@
 #include "runtime/plan.h"
 #include "tflite/tflite.h"
 
+#include "graph_harness.h"
+
 #define U8 SYNAP_DTYPE_UINT8
 #define I8 SYNAP_DTYPE_INT8
 #define I16 SYNAP_DTYPE_INT16
@@ -153,21 +155,6 @@ static size_t elems(int rank, const int64_t *dims)
     return (size_t)synap_shape_nelem(rank, dims);
 }
 
-static void set_quant(struct synap_graph *g, uint32_t t, size_t n, const float *scale,
-                      const int32_t *zp, int axis)
-{
-    struct synap_quant *q = synap_arena_alloc(g->arena, sizeof *q);
-    memset(q, 0, sizeof *q);
-    q->scheme = n > 1 ? SYNAP_QSCHEME_PERCHANNEL_SYMMETRIC_AFFINE : SYNAP_QSCHEME_ASYMMETRIC_AFFINE;
-    q->nparams = n;
-    q->scale = synap_arena_alloc(g->arena, n * sizeof(float));
-    q->zero_point = synap_arena_alloc(g->arena, n * sizeof(int32_t));
-    memcpy(q->scale, scale, n * sizeof(float));
-    memcpy(q->zero_point, zp, n * sizeof(int32_t));
-    q->axis = axis;
-    g->tensors[t].quant = q;
-}
-
 /* A tensor: constant when data != NULL; quantized per tensor when scale > 0. */
 static uint32_t qt(struct qg *q, enum synap_dtype t, int rank, const int64_t *dims,
                    const void *data, float scale, int32_t zp)
@@ -177,7 +164,7 @@ static uint32_t qt(struct qg *q, enum synap_dtype t, int rank, const int64_t *di
     uint32_t i = data ? synap_graph_add_const(q->g, name, t, rank, dims, data,
                                               elems(rank, dims) * synap_dtype_size(t))
                       : synap_graph_add_tensor(q->g, name, t, rank, dims);
-    if (scale > 0) set_quant(q->g, i, 1, &scale, &zp, -1);
+    if (scale > 0) gh_set_quant(q->g, i, 1, &scale, &zp, -1);
     return i;
 }
 
@@ -301,7 +288,7 @@ static void test_conv_golden_depthwise_per_channel(void **state)
     uint32_t xi = qt(&q, I8, 4, xd, x, 1.0f, -1), wi = qt(&q, I8, 4, wd, w, 0, 0);
     float ws[2] = {0.5f, 0.25f};
     int32_t wz[2] = {0, 0};
-    set_quant(q.g, wi, 2, ws, wz, 0);
+    gh_set_quant(q.g, wi, 2, ws, wz, 0);
     uint32_t out = qt(&q, I8, 4, xd, NULL, 1.0f, 0), in[2] = {xi, wi};
     struct synap_node *n = qnode(&q, SYNAP_OP_CONV, 2, in, out);
     synap_node_set_int(q.g, n, "group", 2);
@@ -346,11 +333,11 @@ static void conv_random(enum synap_dtype xt, enum synap_dtype wt, int perch, int
             ((int32_t *)b)[i] = rnd(-2000, 2000);
     }
     uint32_t xi = qt(&q, xt, 4, xd, x, sx, zx), wi = qt(&q, wt, 4, wd, w, 0, 0);
-    set_quant(q.g, wi, (size_t)nsc, ws, wz, transpose ? 1 : 0);
+    gh_set_quant(q.g, wi, (size_t)nsc, ws, wz, transpose ? 1 : 0);
     int64_t bd[1] = {cout};
     uint32_t bi = qt(&q, bt, 1, bd, b, 0, 0);
     uint32_t out = synap_graph_add_tensor(q.g, "y", xt, 0, NULL);
-    set_quant(q.g, out, 1, &sy, &zy, -1);
+    gh_set_quant(q.g, out, 1, &sy, &zy, -1);
     uint32_t in[3] = {xi, wi, bi};
     struct synap_node *n =
         qnode(&q, transpose ? SYNAP_OP_CONV_TRANSPOSE : SYNAP_OP_CONV, 3, in, out);
@@ -445,10 +432,10 @@ static void fc_random(enum synap_dtype xt, int gemm, int perch)
         wz[i] = wt == U8 ? 127 : 0;
     }
     uint32_t xi = qt(&q, xt, 2, xd, x, sx, zx), wi = qt(&q, wt, 2, wd, w, 0, 0);
-    set_quant(q.g, wi, perch ? (size_t)N : 1, ws, wz, gemm ? 0 : 1);
+    gh_set_quant(q.g, wi, perch ? (size_t)N : 1, ws, wz, gemm ? 0 : 1);
     uint32_t bi = qt(&q, I32, 1, bd, b, 0, 0);
     uint32_t out = synap_graph_add_tensor(q.g, "y", xt, 0, NULL);
-    set_quant(q.g, out, 1, &sy, &zy, -1);
+    gh_set_quant(q.g, out, 1, &sy, &zy, -1);
     uint32_t in[3] = {xi, wi, bi};
     struct synap_node *n = qnode(&q, gemm ? SYNAP_OP_GEMM : SYNAP_OP_MATMUL, gemm ? 3 : 2, in, out);
     if (gemm) synap_node_set_int(q.g, n, "transB", 1);
@@ -566,7 +553,7 @@ static void test_pool_golden_and_random(void **state)
         out = synap_graph_add_tensor(q.g, "y", I8, 0, NULL);
         float s = 0.05f;
         int32_t z = -4;
-        set_quant(q.g, out, 1, &s, &z, -1);
+        gh_set_quant(q.g, out, 1, &s, &z, -1);
         enum synap_op op = kind == 0   ? SYNAP_OP_MAX_POOL
                            : kind == 1 ? SYNAP_OP_AVERAGE_POOL
                                        : SYNAP_OP_GLOBAL_AVERAGE_POOL;
