@@ -57,14 +57,6 @@ void synap_cache_key_final(struct synap_cache_key *k, char key[65])
 }
 
 /* ---- paths and directories ----------------------------------------------- */
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = synap_xmalloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 static int valid_key(const char *key)
 {
     size_t i = 0;
@@ -123,7 +115,7 @@ static int rm_rf(const char *path)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = path_join(path, e->d_name);
+        char *p = synap_path_join(path, e->d_name);
         struct stat st;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
             if (rm_rf(p) < 0) rc = -1;
@@ -159,8 +151,8 @@ struct synap_cache *synap_cache_open(const char *dir, struct synap_err *err)
     }
     struct synap_cache *c = synap_xcalloc(1, sizeof *c);
     c->dir = synap_xstrdup(dir);
-    c->v1 = path_join(dir, "v1");
-    c->tmp = path_join(c->v1, "tmp");
+    c->v1 = synap_path_join(dir, "v1");
+    c->tmp = synap_path_join(c->v1, "tmp");
     /* access() says yes to root for any mode; the kernel's answer to a real
      * mkdir/rename decides then, and the store reports it. */
     if (mkdir_p(c->tmp) < 0 || access(c->v1, W_OK | X_OK) < 0 || access(c->tmp, W_OK | X_OK) < 0) {
@@ -276,14 +268,14 @@ int synap_cache_lookup(struct synap_cache *c, const char *key, size_t nout, stru
     struct synap_file m = {0};
     struct synap_err ignored;
     int ok = 0;
-    char *mp = path_join(entry, "MANIFEST");
+    char *mp = synap_path_join(entry, "MANIFEST");
     if (S_ISDIR(st.st_mode) && synap_file_read(mp, &m, &ignored) == 0 &&
         parse_manifest(&m, nout, sizes, hex) == 0) {
         ok = 1;
         for (size_t i = 0; i < nslot && ok; i++) {
             char name[32], h[65];
             slot_name(i, nout, name);
-            char *fp = path_join(entry, name);
+            char *fp = synap_path_join(entry, name);
             if (synap_file_read(fp, &files[i], &ignored) < 0 || files[i].size != sizes[i])
                 ok = 0;
             else {
@@ -363,7 +355,7 @@ int synap_cache_store(struct synap_cache *c, const char *key, size_t nout,
         char name[32], label[32], hex[65];
         slot_name(i, nout, name);
         slot_label(i, nout, label);
-        char *fp = path_join(tmp, name);
+        char *fp = synap_path_join(tmp, name);
         int w = write_file(fp, data, n);
         int e = errno;
         free(fp);
@@ -374,7 +366,7 @@ int synap_cache_store(struct synap_cache *c, const char *key, size_t nout,
         synap_sha256_hex(data, n, hex);
         mlen += (size_t)snprintf(manifest + mlen, mcap - mlen, "%s %zu %s\n", label, n, hex);
     }
-    char *mp = path_join(tmp, "MANIFEST");
+    char *mp = synap_path_join(tmp, "MANIFEST");
     int w = write_file(mp, manifest, mlen);
     int e = errno;
     free(mp);

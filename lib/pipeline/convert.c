@@ -86,14 +86,6 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 /* ---- paths ------------------------------------------------------------------ */
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = synap_xmalloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 /* An absolute spelling of p (not resolving links; p need not exist). */
 static char *abs_path(const char *p, struct synap_err *err)
 {
@@ -106,7 +98,7 @@ static char *abs_path(const char *p, struct synap_err *err)
     const char *q = p;
     while (q[0] == '.' && q[1] == '/')
         q += 2;
-    return path_join(cwd, q);
+    return synap_path_join(cwd, q);
 }
 
 /* The value of a ninja variable holding a path: '$' is ninja's escape. */
@@ -188,7 +180,7 @@ static char *find_in_path(const char *name)
             char *dir = synap_xmalloc(n + 1);
             memcpy(dir, path, n);
             dir[n] = 0;
-            char *p = path_join(dir, name);
+            char *p = synap_path_join(dir, name);
             free(dir);
             struct stat st;
             if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) return p;
@@ -244,7 +236,7 @@ static int write_fragments(struct synap_meta *m, const char *build, const char *
         if (synap_meta_fragment(m, stages[i], target, out_format, &bytes, &n, err) < 0) return -1;
         char name[64];
         snprintf(name, sizeof name, "%s.json", stages[i]);
-        char *p = path_join(build, name);
+        char *p = synap_path_join(build, name);
         int rc = synap_file_write_atomic(p, bytes, n, err);
         free(p);
         free(bytes);
@@ -274,7 +266,7 @@ static int write_dataset_list(const struct synap_meta *m, const char *build, str
                 sb_printf(&b, "%s\n", gl.gl_pathv[k]);
         globfree(&gl);
     }
-    char *p = path_join(build, "calib.dataset");
+    char *p = synap_path_join(build, "calib.dataset");
     int rc = synap_file_write_atomic(p, b.s, b.n, err);
     free(p);
     free(b.s);
@@ -298,7 +290,7 @@ static int check_tools(const char *tools_dir, struct synap_err *err)
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "synap-%s", tools[i]);
-        char *p = path_join(tools_dir, name);
+        char *p = synap_path_join(tools_dir, name);
         int ok = access(p, X_OK) == 0;
         if (!ok) synap_errf(err, "stage tool %s not found next to synap (in %s)", name, tools_dir);
         free(p);
@@ -312,7 +304,7 @@ static int append_template(struct sbuf *b, const char *rules, const char *name,
 {
     char file[64];
     snprintf(file, sizeof file, "%s.ninja", name);
-    char *p = path_join(rules, file);
+    char *p = synap_path_join(rules, file);
     struct synap_file f;
     int rc = synap_file_read(p, &f, err);
     if (rc < 0) {
@@ -339,7 +331,7 @@ static int write_build_ninja(const char *build, const char *rules, const struct 
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "synap-%s", tools[i]);
-        char *p = path_join(v->tools_dir, name);
+        char *p = synap_path_join(v->tools_dir, name);
         sb_printf(&b, "synap_%s = ", tools[i]);
         shell_word(&b, p);
         sb_printf(&b, "\nsynap_%s_path = ", tools[i]);
@@ -400,7 +392,7 @@ static int write_build_ninja(const char *build, const char *rules, const struct 
         }
         free(text);
     }
-    char *p = path_join(build, "build.ninja");
+    char *p = synap_path_join(build, "build.ninja");
     int rc = synap_file_write_atomic(p, b.s, b.n, err);
     free(p);
     free(b.s);
@@ -527,7 +519,7 @@ void synap_convert_result_free(struct synap_convert_result *r)
 
 static void unlink_in(const char *dir, const char *name)
 {
-    char *p = path_join(dir, name);
+    char *p = synap_path_join(dir, name);
     unlink(p);
     free(p);
 }
@@ -597,10 +589,10 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
     /* OUT/build and the lock that keeps two converts of one OUT apart. The
      * descriptor is inherited by ninja and the stages (no O_CLOEXEC): after a
      * kill -9 of synap the next convert waits until they are gone too. */
-    build = path_join(o->out_dir, "build");
+    build = synap_path_join(o->out_dir, "build");
     if (synap_mkdirs(build, err) < 0) goto out;
     {
-        char *lp = path_join(build, ".lock");
+        char *lp = synap_path_join(build, ".lock");
         lock = open(lp, O_RDWR | O_CREAT, 0644);
         free(lp);
         if (lock < 0 || flock(lock, LOCK_EX) < 0) {
@@ -620,7 +612,7 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
         cache_check = synap_xstrdup(cache);
     } else {
         cache = synap_xstrdup("../cache");
-        cache_check = path_join(o->out_dir, "cache");
+        cache_check = synap_path_join(o->out_dir, "cache");
     }
     {
         struct synap_err e2 = {0};
@@ -653,7 +645,7 @@ int synap_convert_run(const struct synap_convert_opts *o, struct synap_convert_r
         goto out;
     {
         /* stages.log lists the stages this convert ran */
-        char *lp = path_join(build, "stages.log");
+        char *lp = synap_path_join(build, "stages.log");
         int fd = open(lp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         free(lp);
         if (fd < 0) {
@@ -704,7 +696,7 @@ out:
          * out-dir would pass for this convert's result (ninja rebuilds the
          * missing files, from the cache, next time). Only in an out-dir an
          * earlier convert made (OUT/build exists), under its lock. */
-        char *b = path_join(o->out_dir, "build"), *lp = path_join(b, ".lock");
+        char *b = synap_path_join(o->out_dir, "build"), *lp = synap_path_join(b, ".lock");
         struct stat st;
         int fd = lock;
         if (fd < 0 && stat(b, &st) == 0 && S_ISDIR(st.st_mode)) {

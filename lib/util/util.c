@@ -93,6 +93,14 @@ char *synap_xstrdup(const char *s)
     return memcpy(synap_xmalloc(n), s, n);
 }
 
+char *synap_path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = synap_xmalloc(n);
+    snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
 void *synap_xaligned(size_t n)
 {
     size_t sz = (n + 63) & ~(size_t)63;

@@ -39,6 +39,8 @@ void *synap_xmalloc(size_t n);
 void *synap_xcalloc(size_t n, size_t size);
 void *synap_xrealloc(void *p, size_t n);
 char *synap_xstrdup(const char *s);
+/* "a/b", malloc'd. */
+char *synap_path_join(const char *a, const char *b);
 /* 64-byte aligned allocation (weights, activations); free with free(). */
 void *synap_xaligned(size_t n);
 

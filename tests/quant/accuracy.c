@@ -286,14 +286,6 @@ static int in_list(const char *list, const char *id)
     return 0;
 }
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = synap_xmalloc(n);
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
-
 /* ---- thresholds -------------------------------------------------------------------- */
 
 static int read_thresholds(const char *path)
@@ -407,14 +399,14 @@ static int image_samples(const char *shared, const struct model *m, const struct
     struct synap_value v = {.dtype = SYNAP_DTYPE_FLOAT32, .rank = t->rank};
     memcpy(v.dims, t->dims, sizeof v.dims);
     v.data = synap_xaligned((size_t)ne * sizeof(float));
-    char *imgdir = path_join(shared, "images");
+    char *imgdir = synap_path_join(shared, "images");
     int rc = 0;
     const char *const *photos = m->photos ? m->photos : eval_photos;
     size_t nphotos = m->photos ? 0 : NEVAL_PHOTOS;
     while (m->photos && m->photos[nphotos])
         nphotos++;
     for (size_t i = 0; i < nphotos && !rc; i++) {
-        char *p = path_join(imgdir, photos[i]);
+        char *p = synap_path_join(imgdir, photos[i]);
         struct synap_err err = {0};
         if (synap_calib_load(t, &in, SYNAP_CALIB_LAYOUT_DEFAULT, p, &v, &err)) {
             fprintf(stderr, "%s: %s\n", m->id, err.msg);
@@ -424,13 +416,13 @@ static int image_samples(const char *shared, const struct model *m, const struct
         }
         free(p);
     }
-    char *mdir = path_join(shared, "models/onnx");
-    char *dir = path_join(mdir, m->file);
+    char *mdir = synap_path_join(shared, "models/onnx");
+    char *dir = synap_path_join(mdir, m->file);
     char *slash = strrchr(dir, '/');
     *slash = 0; /* the model's folder */
     size_t first_extra = *n;
     for (const char *const *e = m->extra; e && *e && !rc; e++) {
-        char *p = path_join(dir, *e);
+        char *p = synap_path_join(dir, *e);
         struct synap_value x = {0};
         struct synap_err err = {0};
         if (synap_npy_read(p, &x, &err)) {
@@ -485,7 +477,7 @@ static int image_samples(const char *shared, const struct model *m, const struct
 static int digit_samples(const char *ddir, const struct synap_graph *g, struct sample **s,
                          size_t *n, int64_t **labels)
 {
-    char *px = path_join(ddir, "heldout_x.npy"), *py = path_join(ddir, "heldout_y.npy");
+    char *px = synap_path_join(ddir, "heldout_x.npy"), *py = synap_path_join(ddir, "heldout_y.npy");
     struct synap_value x = {0}, y = {0};
     struct synap_err err = {0};
     int rc = -1;
@@ -770,7 +762,7 @@ static int digits_calib_files(const char *ddir, const char **files)
     for (size_t i = 0; i < 32; i++) {
         char name[32];
         snprintf(name, sizeof name, "calib/%02zu.npy", i);
-        files[i] = path_join(ddir, name);
+        files[i] = synap_path_join(ddir, name);
     }
     return 32;
 }
@@ -798,8 +790,8 @@ static void run_model(const struct args *A, size_t mi)
         path = synap_xmalloc(strlen(A->digits_model) + 1);
         strcpy(path, A->digits_model);
     } else {
-        char *mdir = path_join(A->shared, "models/onnx");
-        path = path_join(mdir, m->file);
+        char *mdir = synap_path_join(A->shared, "models/onnx");
+        path = synap_path_join(mdir, m->file);
         free(mdir);
     }
     struct synap_onnx_shape shape = {m->shape, m->rank, {0}};
@@ -833,9 +825,9 @@ static void run_model(const struct args *A, size_t mi)
     if (m->kind == KIND_DIGITS) {
         nfiles = (size_t)digits_calib_files(A->digits, files);
     } else {
-        char *imgdir = path_join(A->shared, "images");
+        char *imgdir = synap_path_join(A->shared, "images");
         for (size_t i = 0; i < NCALIB; i++)
-            files[nfiles++] = path_join(imgdir, calib_photos[i]);
+            files[nfiles++] = synap_path_join(imgdir, calib_photos[i]);
         free(imgdir);
     }
     struct synap_calib_opts co = {.inputs = &cin, .ninputs = 1, .nthreads = A->nthreads};
@@ -1127,7 +1119,7 @@ int main(int argc, char **argv)
             return usage();
     }
     if (!A.shared || !A.thresholds || !A.digits || !A.digits_model) return usage();
-    char *probe = path_join(A.shared, "models/onnx/blazeface_front_128");
+    char *probe = synap_path_join(A.shared, "models/onnx/blazeface_front_128");
     int have = is_dir(probe);
     free(probe);
     if (!have) {
