@@ -1,5 +1,6 @@
 /* Helpers the unit tests share for graphs they build by hand: seeded random
- * float constants and quantization records. Everything is static inline, so a
+ * float constants, quantization records, one-in one-out nodes and the graph's
+ * one input and output. Everything is static inline, so a
  * test compiles only what it uses; the random generator's state is the
  * caller's, so each test seeds and replays its own sequence. */
 #ifndef SYNAP_TESTS_GRAPH_HARNESS_H
@@ -47,6 +48,25 @@ static inline void gh_set_quant(struct synap_graph *g, uint32_t t, size_t n, con
     memcpy(q->zero_point, zp, n * sizeof(int32_t));
     q->axis = axis;
     g->tensors[t].quant = q;
+}
+
+/* Makes x the graph's one input and y its one output. */
+static inline void gh_set_io(struct synap_graph *g, uint32_t x, uint32_t y)
+{
+    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
+    g->ninputs = 1;
+    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
+    g->noutputs = 1;
+}
+
+/* Adds node `name`: one input x, one output y. */
+static inline struct synap_node *gh_node1(struct synap_graph *g, const char *name, enum synap_op op,
+                                          uint32_t x, uint32_t y)
+{
+    struct synap_node *n = synap_graph_add_node(g, name, op, 1, 1);
+    n->inputs[0] = x;
+    n->outputs[0] = y;
+    return n;
 }
 
 #endif

@@ -465,10 +465,7 @@ static void test_bias_add_then_bn(void **state)
     n = synap_graph_add_node(g, "bn", SYNAP_OP_BATCH_NORMALIZATION, 5, 1);
     n->inputs[0] = a, n->inputs[1] = s, n->inputs[2] = o, n->inputs[3] = m, n->inputs[4] = v;
     n->outputs[0] = z;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &z, sizeof z);
-    g->noutputs = 1;
+    gh_set_io(g, x, z);
     struct synap_err err = {0};
     assert_int_equal(synap_graph_infer(g, false, &err), 0);
     size_t n0, n1;

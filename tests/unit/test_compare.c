@@ -15,6 +15,8 @@
 #include "quant/compare.h"
 #include "quant/quant.h"
 
+#include "graph_harness.h"
+
 static void test_metrics(void **state)
 {
     (void)state;
@@ -67,16 +69,9 @@ static struct synap_graph *net(void)
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 2, d);
     uint32_t r = synap_graph_add_tensor(g, "r", SYNAP_DTYPE_FLOAT32, 2, d);
     uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 2, d);
-    struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
-    n->inputs[0] = x;
-    n->outputs[0] = r;
-    n = synap_graph_add_node(g, "sig", SYNAP_OP_SIGMOID, 1, 1);
-    n->inputs[0] = r;
-    n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_node1(g, "relu", SYNAP_OP_RELU, x, r);
+    gh_node1(g, "sig", SYNAP_OP_SIGMOID, r, y);
+    gh_set_io(g, x, y);
     return g;
 }
 
@@ -160,13 +155,8 @@ static void test_saturation_and_clip(void **state)
         n->inputs[0] = x;
         n->inputs[1] = ct;
         n->outputs[0] = a;
-        n = synap_graph_add_node(h, "relu", SYNAP_OP_RELU, 1, 1);
-        n->inputs[0] = a;
-        n->outputs[0] = r;
-        h->inputs = synap_arena_memdup(h->arena, &x, sizeof x);
-        h->ninputs = 1;
-        h->outputs = synap_arena_memdup(h->arena, &r, sizeof r);
-        h->noutputs = 1;
+        n = gh_node1(h, "relu", SYNAP_OP_RELU, a, r);
+        gh_set_io(h, x, r);
     }
     struct synap_graph *fg = g[0], *qg = g[1];
     const char *names[3] = {"x", "a", "r"};

@@ -169,12 +169,7 @@ static void test_fuse_respects_uses_and_groups(void **state)
 /* Sets x and y as the graph's one input and output and infers the shapes. */
 static void io_infer(struct synap_graph *g, uint32_t x, uint32_t y)
 {
-    g->outputs = synap_arena_alloc(g->arena, sizeof y);
-    g->outputs[0] = y;
-    g->noutputs = 1;
-    g->inputs = synap_arena_alloc(g->arena, sizeof x);
-    g->inputs[0] = x;
-    g->ninputs = 1;
+    gh_set_io(g, x, y);
     struct synap_err err = {0};
     assert_int_equal(synap_graph_infer(g, false, &err), 0);
 }

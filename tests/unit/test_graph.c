@@ -9,6 +9,8 @@
 
 #include "ir/ir.h"
 
+#include "graph_harness.h"
+
 static const int64_t d4[] = {1, 2, 3, 4};
 
 static void test_attrs_sorted_and_typed(void **state)
@@ -60,10 +62,7 @@ static struct synap_graph *chain(int reversed)
         n = synap_graph_add_node(g, "second", SYNAP_OP_RELU, 1, 1);
         n->inputs[0] = a, n->outputs[0] = b;
     }
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &b, sizeof b);
-    g->noutputs = 1;
+    gh_set_io(g, x, b);
     return g;
 }
 

@@ -13,6 +13,8 @@
 
 #include "ir/ir.h"
 
+#include "graph_harness.h"
+
 static char tmpdir[64];
 
 static int setup(void **state)
@@ -102,15 +104,11 @@ static struct synap_graph *build_graph(void)
     synap_node_set_ints(g, n, "none", NULL, 0);
     synap_node_set_int(g, n, "neg", -9000000000LL);
 
-    n = synap_graph_add_node(g, "Relu_2", SYNAP_OP_RELU, 1, 1);
-    n->inputs[0] = cl;
-    n->outputs[0] = q;
+    n = gh_node1(g, "Relu_2", SYNAP_OP_RELU, cl, q);
     n->delegate = "npu";
     n->subgraph = 3;
 
-    n = synap_graph_add_node(g, "Id_3", SYNAP_OP_IDENTITY, 1, 1);
-    n->inputs[0] = q;
-    n->outputs[0] = out;
+    n = gh_node1(g, "Id_3", SYNAP_OP_IDENTITY, q, out);
     n->subgraph = 0;
 
     (void)e;
@@ -744,10 +742,7 @@ static void test_no_constants(void **state)
     uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 2, d);
     struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
     n->inputs[0] = x, n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, x, y);
     struct synap_err err = {0};
     uint8_t *bytes;
     size_t nbytes;
@@ -773,10 +768,7 @@ static void test_sections(void **state)
     uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 1, d);
     struct synap_node *n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
     n->inputs[0] = x, n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, x, y);
     const uint8_t one[] = {0x01}, arr[] = {0x92, 0x05, 0xa1, 'z'}, two[] = {0x02};
     synap_ir_section_set(g, "codegen", one, 1);
     synap_ir_section_set(g, "alpha", arr, sizeof arr);

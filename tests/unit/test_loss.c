@@ -10,6 +10,8 @@
 
 #include "runtime/plan.h"
 
+#include "graph_harness.h"
+
 /* one loss node over constants x [2,3], target [2], weight [3] (optional) */
 static float run_loss(enum synap_op op, const char *reduction, int with_weight, int ignore,
                       float *none_out, struct synap_err *err, int *rc)
@@ -27,10 +29,7 @@ static float run_loss(enum synap_op op, const char *reduction, int with_weight, 
     if (with_weight) n->inputs[2] = wi;
     synap_node_set_string(g, n, "reduction", reduction);
     if (ignore >= 0) synap_node_set_int(g, n, "ignore_index", ignore);
-    g->inputs = synap_arena_memdup(g->arena, &xi, sizeof xi);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, xi, y);
     float result = NAN;
     *rc = -1;
     if (synap_graph_infer(g, true, err) == 0) {

@@ -12,6 +12,8 @@
 
 #include "partition/partition.h"
 
+#include "graph_harness.h"
+
 static const int64_t d4[] = {1, 2, 3, 4};
 
 /* A target with npu (Relu, Add, Conv) and cpu (everything). */
@@ -48,10 +50,7 @@ static struct synap_graph *diamond(enum synap_op bop)
     uint32_t d = synap_graph_add_tensor(g, "d", SYNAP_DTYPE_FLOAT32, 4, d4);
     struct synap_node *n = synap_graph_add_node(g, "D", SYNAP_OP_ADD, 2, 1);
     n->inputs[0] = b, n->inputs[1] = c, n->outputs[0] = d;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &d, sizeof d);
-    g->noutputs = 1;
+    gh_set_io(g, x, d);
     return g;
 }
 

@@ -11,6 +11,8 @@
 
 #include "runtime/plan.h"
 
+#include "graph_harness.h"
+
 /* y = Relu(x) + c; z = Conv(y, w) */
 static struct synap_graph *small_net(void)
 {
@@ -33,10 +35,7 @@ static struct synap_graph *small_net(void)
     n->inputs[0] = y, n->inputs[1] = wt, n->outputs[0] = z;
     int64_t pads[] = {1, 1, 1, 1};
     synap_node_set_ints(g, n, "pads", pads, 4);
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &z, sizeof z);
-    g->noutputs = 1;
+    gh_set_io(g, x, z);
     struct synap_err err = {0};
     assert_int_equal(synap_graph_infer(g, true, &err), 0);
     return g;
@@ -121,10 +120,7 @@ static void test_thread_count_does_not_change_bytes(void **state)
     uint32_t z = synap_graph_add_tensor(g, "z", SYNAP_DTYPE_FLOAT32, 0, NULL);
     struct synap_node *n = synap_graph_add_node(g, "conv", SYNAP_OP_CONV, 2, 1);
     n->inputs[0] = x, n->inputs[1] = wt, n->outputs[0] = z;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &z, sizeof z);
-    g->noutputs = 1;
+    gh_set_io(g, x, z);
     struct synap_err err = {0};
     assert_int_equal(synap_graph_infer(g, true, &err), 0);
     float *ref = NULL;
@@ -171,10 +167,7 @@ static void test_constant_folding_removes_nodes(void **state)
     synap_node_set_int(g, n, "axis", 0);
     n = synap_graph_add_node(g, "reshape", SYNAP_OP_RESHAPE, 2, 1);
     n->inputs[0] = x, n->inputs[1] = cat, n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, x, y);
     struct synap_err err = {0};
     assert_int_equal(synap_graph_infer(g, true, &err), 0);
     assert_int_equal(g->nnodes, 1);

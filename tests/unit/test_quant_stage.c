@@ -19,6 +19,8 @@
 #include "quant/quant.h"
 #include "util/json.h"
 
+#include "graph_harness.h"
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static struct synap_quant_opts opts_of(struct synap_arena *a, const char *json)
@@ -72,10 +74,7 @@ static struct synap_graph *tiny_conv(struct synap_calib_stats *st, struct synap_
     n->inputs[1] = wt;
     n->inputs[2] = bt;
     n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, x, y);
     set_stats(&ts[0], g, x, -1, 3);
     set_stats(&ts[1], g, y, -2, 6);
     memset(st, 0, sizeof *st);
@@ -288,10 +287,7 @@ static struct synap_graph *conv_then(enum synap_op op, double ylo, double yhi,
     n->inputs[0] = y;
     if (conv) n->inputs[1] = wt;
     n->outputs[0] = z;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &z, sizeof z);
-    g->noutputs = 1;
+    gh_set_io(g, x, z);
     set_stats(&ts[0], g, x, -1, 3);
     set_stats(&ts[1], g, y, ylo, yhi);
     set_stats(&ts[2], g, z, -1, 1);
@@ -503,16 +499,9 @@ static void test_float_fallback(void **state)
     uint32_t x = synap_graph_add_tensor(g, "x", SYNAP_DTYPE_FLOAT32, 2, d);
     uint32_t e = synap_graph_add_tensor(g, "e", SYNAP_DTYPE_FLOAT32, 2, d);
     uint32_t y = synap_graph_add_tensor(g, "y", SYNAP_DTYPE_FLOAT32, 2, d);
-    struct synap_node *n = synap_graph_add_node(g, "exp", SYNAP_OP_EXP, 1, 1);
-    n->inputs[0] = x;
-    n->outputs[0] = e;
-    n = synap_graph_add_node(g, "relu", SYNAP_OP_RELU, 1, 1);
-    n->inputs[0] = e;
-    n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_node1(g, "exp", SYNAP_OP_EXP, x, e);
+    gh_node1(g, "relu", SYNAP_OP_RELU, e, y);
+    gh_set_io(g, x, y);
     struct synap_tensor_stats ts[3];
     set_stats(&ts[0], g, x, -1, 1);
     set_stats(&ts[1], g, e, 0.3, 2.8);
@@ -558,18 +547,13 @@ static struct synap_graph *bn_hsig_div(void)
     n->inputs[0] = x;
     memcpy(&n->inputs[1], p, sizeof p);
     n->outputs[0] = b;
-    n = synap_graph_add_node(g, "hsig", SYNAP_OP_HARD_SIGMOID, 1, 1);
-    n->inputs[0] = b;
-    n->outputs[0] = h;
+    n = gh_node1(g, "hsig", SYNAP_OP_HARD_SIGMOID, b, h);
     synap_node_set_float(g, n, "alpha", 1.0f / 6);
     n = synap_graph_add_node(g, "div", SYNAP_OP_DIV, 2, 1);
     n->inputs[0] = h;
     n->inputs[1] = k;
     n->outputs[0] = y;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &y, sizeof y);
-    g->noutputs = 1;
+    gh_set_io(g, x, y);
     return g;
 }
 
@@ -639,10 +623,7 @@ static void test_prequantized(void **state)
     n->inputs[1] = sc;
     n->inputs[2] = zp;
     n->outputs[0] = q;
-    g->inputs = synap_arena_memdup(g->arena, &x, sizeof x);
-    g->ninputs = 1;
-    g->outputs = synap_arena_memdup(g->arena, &q, sizeof q);
-    g->noutputs = 1;
+    gh_set_io(g, x, q);
     struct synap_calib_stats st = {0};
     struct synap_arena *a = synap_arena_new();
     struct synap_quant_opts o = opts_of(a, "{}");
