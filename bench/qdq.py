@@ -30,6 +30,7 @@ import argparse
 import json
 import sys
 
+import google.protobuf.message
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
@@ -98,7 +99,10 @@ def fold_bn(g):
 
 
 def load(path):
-    m = onnx.load(path)
+    try:
+        m = onnx.load(path)
+    except google.protobuf.message.DecodeError as e:
+        raise ValueError(f'{path}: not an ONNX model ({e})') from e
     # an old exporter's weights are graph inputs too: only the data stays one
     inits = {t.name for t in m.graph.initializer}
     data = [i for i in m.graph.input if i.name not in inits]
@@ -151,17 +155,18 @@ def fq(w, grid):
 
 def quantize_weights(g, kind):
     inits = {t.name: t for t in g.initializer}
-    n_w = 0
+    done = set()
     for n in g.node:
         if n.op_type not in ('Conv', 'ConvTranspose', 'MatMul', 'Gemm') or len(n.input) < 2:
             continue
-        if n.input[1] not in inits:
+        if n.input[1] not in inits or n.input[1] in done:  # a shared weight rounds once
             continue
+        done.add(n.input[1])
         w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float64)
-        if kind == 'pc8':
-            axis = 1 if n.op_type == 'ConvTranspose' else 0
-            if n.op_type in ('MatMul', 'Gemm'):
-                axis = w.ndim - 1
+        if kind == 'pc8':  # the output-channel axis
+            axis = {'ConvTranspose': 1, 'MatMul': w.ndim - 1}.get(n.op_type, 0)
+            if n.op_type == 'Gemm':
+                axis = 0 if any(a.name == 'transB' and a.i for a in n.attribute) else 1
             red = tuple(i for i in range(w.ndim) if i != axis)
             mx = np.abs(w).max(axis=red, keepdims=True)
             s = np.where(mx > 0, mx / 127.0, 1.0)
@@ -169,14 +174,18 @@ def quantize_weights(g, kind):
         else:
             wq = fq(w, GRID[kind](float(w.min()), float(w.max())))
         inits[n.input[1]].CopyFrom(numpy_helper.from_array(wq.astype(np.float32), n.input[1]))
-        n_w += 1
-    return n_w
+    return len(done)
 
 
 def build(src, dst, ranges, points, acts, weights, headroom):
     m = load(src)
     g = m.graph
-    R = {k: list(v) for k, v in json.load(open(ranges)).items()} if ranges else {}
+    R = {}
+    if ranges:
+        try:
+            R = {k: [float(v[0]), float(v[1])] for k, v in json.load(open(ranges)).items()}
+        except (ValueError, TypeError, IndexError, AttributeError) as e:
+            raise ValueError(f'{ranges}: expected {{tensor: [min, max]}} ({e})') from e
     want = None
     if points:
         want = {line.strip() for line in open(points) if line.strip()}
@@ -253,10 +262,13 @@ def main():
     b.add_argument('--weights', choices=['none', 'u8', 'pc8', 'i16'], default='u8')
     b.add_argument('--headroom', type=float, default=1.0)
     a = p.parse_args()
-    if a.cmd == 'expose':
-        expose(a.src, a.dst)
-    else:
-        build(a.src, a.dst, a.ranges, a.points, a.acts, a.weights, a.headroom)
+    try:
+        if a.cmd == 'expose':
+            expose(a.src, a.dst)
+        else:
+            build(a.src, a.dst, a.ranges, a.points, a.acts, a.weights, a.headroom)
+    except (OSError, ValueError) as e:
+        sys.exit(f'qdq.py: {e}')
 
 
 if __name__ == '__main__':
